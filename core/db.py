@@ -1,0 +1,94 @@
+"""The database handle shared by the kernel and every plugin.
+
+One SQLAlchemy metadata holds every plugin's tables (each prefixed with its plugin's
+name); Alembic branches, one per plugin, create them (see ``core.migrate``).
+A web request is one transaction: the kernel commits when the response is a success
+and rolls back otherwise, so a service never commits on its own and events fired by a
+service run inside the action that fired them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+#: Money and quantities: exact decimals, never floats.
+Money = sa.Numeric(18, 2, asdecimal=True)
+Quantity = sa.Numeric(18, 3, asdecimal=True)
+ZERO = Decimal("0.00")
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, naive (what every timestamp column stores)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Timestamped:
+    """Columns every business record carries: when it was created and last changed."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+@contextmanager
+def transaction():
+    """Run a block as one transaction outside a request (CLI commands, scripts, benchmarks).
+
+    Commits when the block ends normally, rolls back and re-raises otherwise.
+    """
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def configure_engine_events(engine: sa.Engine) -> None:
+    """SQLite: real transactions (DDL included), foreign keys, WAL, and a busy timeout.
+
+    The sqlite3 driver by default neither begins a transaction before DDL nor lets
+    SQLAlchemy control BEGIN; taking over BEGIN makes an install (CREATE TABLE...) roll
+    back as a whole when something fails, as it does on PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # the driver no longer issues BEGIN/COMMIT itself
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def table_exists(name: str) -> bool:
+    """Whether a table exists in the connected database (used before the schema is made)."""
+    return sa.inspect(db.engine).has_table(name)
