@@ -1,0 +1,251 @@
+"""The JSON API: flask-smorest blueprints, one error format, and list helpers.
+
+A plugin's ``api.py`` makes one ``ApiBlueprint("<plugin>", __name__)`` (mounted at
+``/api/v1/<plugin>``) and keeps each endpoint to parse -> service -> dump:
+
+    @blp.route("/deals")
+    @requires("crm.deal.read")
+    @blp.arguments(DealListArgs, location="query")
+    @blp.response(200, page_schema(DealSchema))
+    def list_deals(args):
+        return paginate(sa.select(Deal), args, sortable={"title": Deal.title})
+
+Errors (DESIGN.md section 7): 422 ``{"errors": {"field": ["message"]}}``; a business
+rule refusal 409 ``{"code", "message"}``; 404, 403 and 401 as ``{"code", "message"}``.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from functools import lru_cache
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from werkzeug.exceptions import HTTPException
+
+from core.db import db
+from core.errors import TandemError, ValidationFailed
+from core.permissions import PUBLIC, permission_of
+
+API_PREFIX = "/api/v1"
+
+
+class ApiBlueprint(SmorestBlueprint):
+    """The API blueprint of one plugin, mounted at ``/api/v1/<plugin>``."""
+
+    def __init__(self, plugin: str, import_name: str, **kwargs):
+        kwargs.setdefault("description", f"API of the {plugin} module")
+        super().__init__(f"{plugin}_api", import_name, url_prefix=f"{API_PREFIX}/{plugin}",
+                         **kwargs)
+        self.plugin = plugin
+
+
+class ListArgs(ma.Schema):
+    """Query arguments every list endpoint accepts; plugins subclass it to add filters.
+
+    Declare it with ``unknown=ma.RAISE`` (``@blp.arguments(Args, location="query",
+    unknown=ma.RAISE)``): a misspelt filter is a 422, never a silent "everything".
+    """
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+    sort = ma.fields.String(load_default=None, metadata={
+        "description": "Comma-separated fields; a leading '-' sorts descending"})
+    q = ma.fields.String(load_default=None, metadata={"description": "Text search"})
+
+
+@lru_cache(maxsize=None)
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The schema of one page of ``item_schema`` records: items, total, page, per_page."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return type(name, (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "total": ma.fields.Integer(),
+        "page": ma.fields.Integer(),
+        "per_page": ma.fields.Integer(),
+    })
+
+
+def apply_sort(stmt, sort: str | None, sortable: dict, default: str):
+    """Order ``stmt`` by a ``sort`` argument like ``-amount,title`` (only ``sortable`` keys)."""
+    keys = [k.strip() for k in (sort or default).split(",") if k.strip()]
+    bad = [k for k in keys if k.lstrip("-") not in sortable]
+    if bad:
+        raise ValidationFailed({"sort": [f"cannot sort by {', '.join(bad)}; "
+                                         f"choose from {', '.join(sorted(sortable))}"]})
+    for key in keys:
+        column = sortable[key.lstrip("-")]
+        stmt = stmt.order_by(column.desc() if key.startswith("-") else column.asc())
+    return stmt
+
+
+def paginate(stmt, args: dict, sortable: dict, default_sort: str = "-id", session=None) -> dict:
+    """One page of ``stmt`` (a ``select`` of one model) with the total row count.
+
+    Counting and fetching are two SQL statements whatever the page size.
+    """
+    session = session or db.session
+    total = session.execute(sa.select(sa.func.count()).select_from(
+        stmt.order_by(None).subquery())).scalar_one()
+    page, per_page = args.get("page", 1), args.get("per_page", 50)
+    stmt = apply_sort(stmt, args.get("sort"), sortable, default_sort)
+    items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+# --- errors ---
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _flatten(messages) -> dict:
+    """webargs nests errors by location ({"json": {...}}); clients want {"field": [...]}."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+    flat: dict = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            flat.update(errors)
+        else:
+            flat[location] = errors
+    return flat
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    body = {"code": code, "message": message, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def http_error_to_json(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    if error.code == 422 and "messages" in data:
+        return error_response(422, "validation_failed", "Invalid input",
+                              errors=_flatten(data["messages"]))
+    message = data.get("message") or error.description or error.name
+    code = error.name.lower().replace(" ", "_")
+    response = error_response(error.code or 500, code, message)
+    for key, value in (data.get("headers") or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def tandem_error_to_json(error: TandemError):
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    return response
+
+
+# --- the OpenAPI document of the installed plugins ---
+
+_RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _permissions_by_path(app: Flask) -> dict[tuple[str, str], str]:
+    found = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(API_PREFIX):
+            continue
+        path = _RULE_ARG.sub(r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            permission = permission_of(app.view_functions.get(rule.endpoint), method)
+            if permission:
+                found[(path, method.lower())] = permission
+    return found
+
+
+def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
+    """The OpenAPI 3 document, restricted to the API of the installed plugins.
+
+    ``installed`` holds the installed plugins' prefixes (``Manifest.prefix``).
+
+    Each operation states the permission it needs and its bearer-token security.
+    """
+    spec = copy.deepcopy(api.documented_spec().to_dict())  # never edit apispec's own dicts
+    permissions = _permissions_by_path(app)
+    paths = {}
+    for path, operations in spec.get("paths", {}).items():
+        plugin = path[len(API_PREFIX) + 1:].split("/", 1)[0]
+        if plugin not in installed:
+            continue
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or method == "parameters":
+                continue
+            permission = permissions.get((path, method))
+            if permission and permission != PUBLIC:
+                operation["security"] = [{"bearerAuth": []}]
+                operation["x-permission"] = permission
+                note = f"Requires permission `{permission}`."
+                operation["description"] = (operation.get("description", "") + "\n\n" + note).strip()
+                operation.setdefault("responses", {}).update({
+                    "401": {"description": "Not authenticated"},
+                    "403": {"description": "Permission missing"},
+                })
+            elif permission == PUBLIC:
+                operation["security"] = []
+        paths[path] = operations
+    spec["paths"] = paths
+    used_tags = {tag for ops in paths.values() for op in ops.values()
+                 if isinstance(op, dict) for tag in op.get("tags", [])}
+    spec["tags"] = [t for t in spec.get("tags", []) if t["name"] in used_tags]
+    spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token (create one on your profile page or with `tandem tokens create`)"}
+    return spec
+
+
+def _schema_name(schema) -> str:
+    """Component names: ``AccountSchema`` -> ``Account``; a partial one -> ``AccountPatch``."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema")
+    return name + "Patch" if getattr(schema, "partial", False) else name
+
+
+class TandemApi(Api):
+    """flask-smorest's Api, documenting blueprints when the document is first asked for.
+
+    Building the documentation of every endpoint costs about 100 ms, which every worker
+    would pay at start; most never serve the OpenAPI document.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._undocumented: list = []
+        self._doc_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def documented_spec(self):
+        """The apispec ``APISpec`` with every registered blueprint documented."""
+        with self._doc_lock:
+            while self._undocumented:
+                blp, name, parameters = self._undocumented.pop(0)
+                blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+                self.spec.tag({"name": name, "description": blp.description})
+        return self.spec
+
+
+def init_api(app: Flask) -> Api:
+    """Set up flask-smorest (spec generation only; the kernel serves the document)."""
+    app.config.setdefault("API_TITLE", "Tandem")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config["OPENAPI_URL_PREFIX"] = None  # served by core.admin, filtered per install
+    api = TandemApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+                                "info": {"description": "JSON API of Tandem. Every endpoint "
+                                                       "needs a bearer token unless marked public."}})
+    app.extensions["tandem_api"] = api
+    return api

@@ -1,0 +1,193 @@
+"""The ``tandem`` command (Flask's click integration; plugins add commands by hook)."""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from werkzeug.serving import run_simple
+
+from core import lifecycle, migrate
+from core.auth import services as auth
+from core.db import db, transaction
+from core.demo import load_demo
+from core.errors import TandemError
+from core.registry import current_registry
+
+ADMIN_EMAIL = "admin@example.com"
+
+
+def _create_app(*_args, **_kwargs):
+    from core.app import create_app
+
+    return create_app()
+
+
+def _fail(exc: TandemError):
+    raise click.ClickException(exc.message)
+
+
+def init_database(admin_email: str = ADMIN_EMAIL, admin_password: str | None = None) -> str | None:
+    """Create the schema and the Administrator role; create the admin user when there is none.
+
+    Returns the generated password when a new admin was created with none given.
+    """
+    with transaction():
+        lifecycle.initialize()
+        auth.ensure_role(auth.ADMIN_ROLE, "Every permission", ["*"])
+    if auth.user_by_email(admin_email) is not None:
+        return None
+    password = admin_password or secrets.token_urlsafe(9)
+    with transaction():
+        auth.create_user(admin_email, "Administrator", password, [auth.ADMIN_ROLE])
+    return password
+
+
+def _print_login(email: str, password: str | None) -> None:
+    if password:
+        click.secho(f"Admin login: {email} / {password}", fg="green", bold=True)
+    else:
+        click.echo(f"Admin login: {email} (password set earlier; change it with "
+                   f"'tandem users set-password {email}')")
+
+
+@click.command("init", help="Create the database and an admin user.")
+@click.option("--email", default=ADMIN_EMAIL, show_default=True)
+@click.option("--password", default=None, help="Admin password (generated when omitted).")
+@with_appcontext
+def init_command(email, password):
+    generated = init_database(email, password)
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    _print_login(email, password or generated)
+
+
+@contextlib.contextmanager
+def _progress_for(name):
+    # plugins do not know their total up front: an open-ended bar counting records
+    with click.progressbar(itertools.repeat(None), label=f"demo data: {name}", show_pos=True,
+                           file=click.get_text_stream("stderr")) as bar:
+        yield bar.update
+
+
+def load_demo_with_progress(force: bool = False) -> list[str]:
+    return load_demo(_progress_for, force=force)
+
+
+@click.command("demo", help="Load demo data for the installed modules that have none yet.")
+@click.option("--force", is_flag=True, help="Load again even where demo data was loaded.")
+@with_appcontext
+def demo_command(force):
+    try:
+        done = load_demo_with_progress(force)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"demo data loaded for: {', '.join(done)}" if done else "nothing to load")
+
+
+@click.command("run", help="Run the development server.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--demo", is_flag=True,
+              help="First create the database if needed, install every module, load demo data.")
+@click.option("--debug/--no-debug", default=False)
+@with_appcontext
+def run_command(host, port, demo, debug):
+    app = current_app._get_current_object()
+    if demo:
+        password = init_database()
+        with transaction():
+            for info in current_registry().healthy():
+                if not current_registry().is_installed(info.name):
+                    lifecycle.install(info.name)
+        load_demo_with_progress()
+        _print_login(ADMIN_EMAIL, password)
+    click.echo(f"Tandem at http://{host}:{port}/  (Ctrl+C to stop)")
+    run_simple(host, port, app, use_reloader=False, use_debugger=debug, threaded=True)
+
+
+@click.group("modules", help="List, install and uninstall modules.")
+def modules_group():
+    pass
+
+
+@modules_group.command("list")
+@with_appcontext
+def modules_list():
+    for s in lifecycle.statuses():
+        deps = f" (needs {', '.join(s.depends)})" if s.depends else ""
+        click.echo(f"{s.name:<16} {s.version:<8} {s.state:<24} {s.summary}{deps}")
+        if s.error:
+            click.secho(f"{'':<16} error: {s.error}", fg="red")
+
+
+@modules_group.command("install")
+@click.argument("names", nargs=-1, required=True)
+@with_appcontext
+def modules_install(names):
+    try:
+        with transaction():
+            done = [n for name in names for n in lifecycle.install(name)]
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"installed: {', '.join(done)}" if done else "already installed")
+
+
+@modules_group.command("uninstall")
+@click.argument("name")
+@click.option("--purge", is_flag=True, help="Also drop the module's tables (data lost).")
+@click.option("--yes", is_flag=True, help="Do not ask to confirm --purge.")
+@with_appcontext
+def modules_uninstall(name, purge, yes):
+    if purge and not yes:
+        click.confirm(f"Delete every record of {name}?", abort=True)
+    try:
+        with transaction():
+            lifecycle.uninstall(name, purge=purge)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"uninstalled {name}" + (" and dropped its tables" if purge else " (data kept)"))
+
+
+@click.group("db", help="Database schema.")
+def db_group():
+    pass
+
+
+@db_group.command("upgrade", help="Migrate the kernel and every installed module to head.")
+@with_appcontext
+def db_upgrade():
+    with transaction():
+        changed = lifecycle.upgrade_all()
+    click.echo(f"upgraded: {', '.join(changed)}" if changed else "everything is at head")
+
+
+@db_group.command("revision", help="Write a migration for a module from its models.")
+@click.argument("module")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(module, message):
+    registry = current_registry()
+    info = registry.get(module)
+    with transaction():
+        path = migrate.revision(registry, info, message)
+    click.echo(f"wrote {path}")
+
+
+#: Added to every app's ``app.cli`` by ``create_app`` (plugins add theirs by hook).
+KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group)
+
+
+class TandemGroup(FlaskGroup):
+    """``tandem``: Flask's command group bound to ``create_app``, without Flask's own ``run``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(create_app=_create_app, add_default_commands=False,
+                         add_version_option=False, load_dotenv=False, **kwargs)
+        self.add_command(shell_command)
+        self.add_command(routes_command)
+
+
+main = TandemGroup(help="Tandem: a modular CRM + ERP suite.")

@@ -1,0 +1,232 @@
+"""Pages and API endpoints for a plain business record, declared once.
+
+Most records (accounts, customers, products...) need the same five things: a list with
+search, filters, sorting and pagination; a detail page with other plugins' panels; a
+create form and an edit form validated by the record's schema; and the matching JSON
+endpoints. A plugin declares a ``RecordType`` and calls ``add_record_pages`` and
+``add_record_api``; anything special (actions, custom pages) it writes beside them.
+
+Writes always go through the plugin's service functions (``create``/``update``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from core.api import ApiBlueprint, ListArgs, page_schema, paginate
+from core.db import db
+from core.errors import NotFound, ValidationFailed
+from core.forms import load_form
+from core.permissions import requires
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a record's form: ``kind`` is a ``field`` macro type."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    options: Callable[[], list[tuple[str, str]]] | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a record's list page."""
+
+    attr: str
+    label: str
+    sort: str | None = None  # key of RecordType.sortable
+    badge: bool = False
+    link: bool = False  # links to the detail page
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """Everything the generic pages and endpoints need to know about one record type."""
+
+    plugin: str  # the plugin's prefix: permissions are ``<plugin>.<name>.read``
+    blueprint: str  # the plugin's page blueprint, for links to the detail page
+    name: str  # singular, lower case: "account"
+    plural: str  # URL segment and title: "accounts"
+    model: type
+    schema: type[ma.Schema]
+    create: Callable[[dict], Any]
+    update: Callable[[Any, dict], Any]
+    columns: tuple[Column, ...]
+    form: tuple[FormField, ...]
+    search: tuple[Any, ...] = ()  # columns matched by ?q=
+    sortable: dict[str, Any] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)  # ?name=value equality filters
+    default_sort: str = "-id"
+    title_attr: str = "name"
+    detail_fields: tuple[tuple[str, str], ...] = ()
+    scope: Callable[[Any], Any] | None = None  # narrows every query (record rules)
+
+    @property
+    def read_permission(self) -> str:
+        return f"{self.plugin}.{self.name}.read"
+
+    @property
+    def write_permission(self) -> str:
+        return f"{self.plugin}.{self.name}.write"
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+    @property
+    def field_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(attribute, label) shown on the detail page."""
+        return self.detail_fields or tuple((c.attr, c.label) for c in self.columns)
+
+    def query(self):
+        stmt = sa.select(self.model)
+        return self.scope(stmt) if self.scope else stmt
+
+    def get(self, record_id: int):
+        """The record by id, within the user's scope, or ``NotFound``."""
+        pk = sa.inspect(self.model).primary_key[0]
+        record = db.session.scalar(self.query().where(pk == record_id))
+        if record is None:
+            raise NotFound(f"{self.label} {record_id} not found")
+        return record
+
+    def filtered(self, args: dict):
+        stmt = self.query()
+        if args.get("q") and self.search:
+            like = f"%{args['q'].strip()}%"
+            stmt = stmt.where(sa.or_(*(col.ilike(like) for col in self.search)))
+        for name, column in self.filters.items():
+            if args.get(name) not in (None, ""):
+                stmt = stmt.where(column == args[name])
+        return stmt
+
+    def list_args_schema(self) -> type[ma.Schema]:
+        extra = {name: ma.fields.String(metadata={"description": f"Only records with this {name}"})
+                 for name in self.filters}
+        return type(f"{self.model.__name__}ListArgs", (ListArgs,), extra)
+
+
+def ensure_unique(column, value, exclude_id: int | None, field: str, message: str) -> None:
+    """Refuse (422 on ``field``) a value another record of the table already has.
+
+    ``message`` may use ``{id}`` for the other record's id.
+    """
+    if value in (None, ""):
+        return
+    pk = column.table.primary_key.columns.values()[0]
+    clash = db.session.scalar(sa.select(pk).where(column == value, pk != (exclude_id or -1)))
+    if clash:
+        raise ValidationFailed({field: [message.format(id=clash)]})
+
+
+def search_records(rt: RecordType, query: str, limit: int, kind: str,
+                   detail: Callable[[Any], str] = lambda record: "") -> list:
+    """Global-search hits among ``rt`` records the current user may read."""
+    from flask_login import current_user
+
+    from core.contrib import SearchResult
+
+    if not current_user.can(rt.read_permission):
+        return []
+    stmt = rt.filtered({"q": query}).order_by(*(c for c in rt.search[:1])).limit(limit)
+    return [SearchResult(kind, str(getattr(r, rt.title_attr)),
+                         url_for(f"{rt.blueprint}.{rt.name}_detail", record_id=_pk(r)), detail(r))
+            for r in db.session.scalars(stmt)]
+
+
+def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None = None) -> None:
+    """List, detail, new and edit pages for ``rt`` on ``bp`` (endpoints ``<name>_list``...)."""
+    base = f"/{rt.plural}"
+    args_schema = rt.list_args_schema()()
+
+    def list_view():
+        try:
+            args = args_schema.load({k: v for k, v in request.args.items() if k in args_schema.fields})
+            page = paginate(rt.filtered(args), args, rt.sortable, rt.default_sort)
+            error = None
+        except (ma.ValidationError, ValidationFailed) as exc:
+            args = {"page": 1, "per_page": 50}
+            page = paginate(rt.query(), args, rt.sortable, rt.default_sort)
+            error = getattr(exc, "errors", None) or exc.messages
+        return render_template("core/record_list.html", rt=rt, page=page, error=error)
+
+    def detail_view(record_id):
+        record = rt.get(record_id)
+        return render_template(detail_template or "core/record_detail.html", rt=rt, record=record)
+
+    def form_view(record_id=None):
+        record = rt.get(record_id) if record_id is not None else None
+        errors, values = {}, request.form if request.method == "POST" else _values_of(record, rt)
+        if request.method == "POST":
+            data, errors = load_form(rt.schema(partial=record is not None))
+            if data is not None:
+                try:
+                    record = rt.update(record, data) if record is not None else rt.create(data)
+                    flash(f"{rt.label} “{getattr(record, rt.title_attr)}” saved.", "success")
+                    return redirect(url_for(f".{rt.name}_detail", record_id=_pk(record)))
+                except ValidationFailed as exc:
+                    errors = exc.errors
+        return render_template("core/record_form.html", rt=rt, record=record, values=values,
+                               errors=errors), 422 if errors else 200
+
+    bp.add_url_rule(base, f"{rt.name}_list", requires(rt.read_permission)(list_view))
+    bp.add_url_rule(f"{base}/<int:record_id>", f"{rt.name}_detail",
+                    requires(rt.read_permission)(detail_view))
+    bp.add_url_rule(f"{base}/new", f"{rt.name}_new", requires(rt.write_permission)(form_view),
+                    methods=["GET", "POST"])
+    bp.add_url_rule(f"{base}/<int:record_id>/edit", f"{rt.name}_edit",
+                    requires(rt.write_permission)(form_view), methods=["GET", "POST"])
+
+
+def _pk(record) -> int:
+    return sa.inspect(record).identity[0]
+
+
+def _values_of(record, rt: RecordType) -> dict:
+    if record is None:
+        return {}
+    dumped = rt.schema().dump(record)
+    return {k: ("" if v is None else v) for k, v in dumped.items()}
+
+
+def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
+    """``GET /<plural>``, ``POST /<plural>``, ``GET`` and ``PATCH /<plural>/<id>`` for ``rt``."""
+    base = f"/{rt.plural}"
+    label = rt.label
+
+    def list_records(args):
+        return paginate(rt.filtered(args), args, rt.sortable, rt.default_sort)
+
+    def create_record(data):
+        return rt.create(data)
+
+    def get_record(record_id):
+        return rt.get(record_id)
+
+    def update_record(data, record_id):
+        return rt.update(rt.get(record_id), data)
+
+    list_records.__doc__ = f"{label} records: search with q, filter, sort, paginate."
+    create_record.__doc__ = f"Create a {rt.name.replace('_', ' ')}."
+    get_record.__doc__ = f"One {rt.name.replace('_', ' ')} by id."
+    update_record.__doc__ = f"Change some fields of a {rt.name.replace('_', ' ')}."
+
+    blp.route(base, endpoint=f"{rt.name}_list", methods=["GET"])(
+        requires(rt.read_permission)(blp.arguments(rt.list_args_schema(), location="query", unknown=ma.RAISE)(
+            blp.response(200, page_schema(rt.schema))(list_records))))
+    blp.route(base, endpoint=f"{rt.name}_create", methods=["POST"])(
+        requires(rt.write_permission)(blp.arguments(rt.schema)(
+            blp.response(201, rt.schema)(create_record))))
+    blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_get", methods=["GET"])(
+        requires(rt.read_permission)(blp.response(200, rt.schema)(get_record)))
+    blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_update", methods=["PATCH"])(
+        requires(rt.write_permission)(blp.arguments(rt.schema(partial=True))(
+            blp.response(200, rt.schema)(update_record))))
