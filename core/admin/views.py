@@ -1,0 +1,140 @@
+"""Home dashboard, global search, the Apps and events pages, and the API documents."""
+import logging
+from dataclasses import replace
+
+import sqlalchemy as sa
+import swagger_ui_bundle
+from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request,
+                   send_from_directory, url_for)
+from flask_login import current_user
+
+from core import lifecycle
+from core.db import db
+from core.errors import TandemError
+from core.models import Event
+from core.permissions import login_required, public, requires
+from core.registry import current_registry
+
+bp = Blueprint("admin", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    """The dashboard: widgets from the installed plugins that the user may see."""
+    widgets = [w for widgets in current_registry().hook.register_dashboard_widgets()
+               for w in widgets if current_user.can(w.permission)]
+    widgets.sort(key=lambda w: w.order)
+    return render_template("admin/home.html", widgets=[_safe_widget(w) for w in widgets])
+
+
+def _safe_widget(widget):
+    """A widget whose data fails shows an error in its card instead of breaking the page."""
+    try:
+        context = widget.context()
+    except Exception:
+        log.exception("dashboard widget %s failed", widget.name)
+        db.session.rollback()
+        return replace(widget, template="admin/widget_failed.html", context=lambda: {})
+    return replace(widget, context=lambda: context)
+
+
+@bp.route("/search")
+@login_required
+def search():
+    """Records matching the query, across the installed plugins."""
+    q = request.args.get("q", "").strip()
+    results = []
+    if len(q) >= 2:
+        results = [hit for hits in current_registry().hook.search(query=q, limit=10) for hit in hits]
+    return render_template("admin/search.html", q=q, results=results)
+
+
+@bp.route("/apps")
+@requires("admin.module.read")
+def apps():
+    return render_template("admin/apps.html", modules=lifecycle.statuses())
+
+
+@bp.route("/apps/<name>/install", methods=["POST"])
+@requires("admin.module.write")
+def install(name):
+    try:
+        done = lifecycle.install(name)
+    except TandemError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.apps"))
+    flash(f"Installed: {', '.join(done)}." if done else f"{name} was already installed.", "success")
+    return redirect(url_for("admin.apps"))
+
+
+@bp.route("/apps/upgrade", methods=["POST"])
+@requires("admin.module.write")
+def upgrade():
+    """Migrate every installed module to the schema of its code (``tandem db upgrade``)."""
+    changed = lifecycle.upgrade_all()
+    flash(f"Upgraded: {', '.join(changed)}." if changed else "Every module is up to date.", "success")
+    return redirect(url_for("admin.apps"))
+
+
+@bp.route("/apps/<name>/uninstall", methods=["GET", "POST"])
+@requires("admin.module.write")
+def uninstall(name):
+    """Ask for confirmation (and whether to purge), then uninstall."""
+    status = next((s for s in lifecycle.statuses() if s.name == name), None)
+    if status is None:
+        flash(f"No module named {name}.", "error")
+        return redirect(url_for("admin.apps"))
+    if request.method == "POST":
+        purge = request.form.get("purge") == "yes"
+        if purge and request.form.get("confirm_name") != name:
+            flash(f"To delete the data, type the module name “{name}”.", "error")
+            return render_template("admin/uninstall.html", module=status), 422
+        try:
+            lifecycle.uninstall(name, purge=purge)
+        except TandemError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("admin.apps"))
+        flash(f"{name} uninstalled" + (" and its data deleted." if purge else "; its data is kept."),
+              "success")
+        return redirect(url_for("admin.apps"))
+    return render_template("admin/uninstall.html", module=status)
+
+
+@bp.route("/events")
+@requires("admin.event.read")
+def events():
+    page = max(request.args.get("page", 1, type=int), 1)
+    name = request.args.get("name", "")
+    stmt = sa.select(Event).order_by(Event.id.desc())
+    if name:
+        stmt = stmt.where(Event.name == name)
+    rows = db.session.scalars(stmt.limit(51).offset((page - 1) * 50)).all()
+    names = db.session.scalars(sa.select(Event.name).distinct().order_by(Event.name)).all()
+    return render_template("admin/events.html", events=rows[:50], has_next=len(rows) > 50,
+                           page=page, name=name, names=names)
+
+
+@bp.route("/api/openapi.json")
+@public
+def openapi_json():
+    """The OpenAPI 3 document of the installed plugins' API."""
+    from core.api import openapi_document
+
+    registry = current_registry()
+    return jsonify(openapi_document(current_app, current_app.extensions["tandem_api"],
+                                    registry.installed_prefixes))
+
+
+@bp.route("/api/docs")
+@public
+def api_docs():
+    """Browsable API documentation (Swagger UI, served from the app: works offline)."""
+    return render_template("admin/api_docs.html")
+
+
+@bp.route("/api/docs/assets/<path:filename>")
+@public
+def api_docs_assets(filename):
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
