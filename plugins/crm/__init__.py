@@ -1,0 +1,9 @@
+"""CRM: the conversation with customers (accounts first; contacts, leads and deals follow)."""
+from core.manifest import Manifest
+
+MANIFEST = Manifest(
+    name="crm",
+    version="0.1.0",
+    summary="Accounts and the relationship with them",
+    category="Sales",
+)
