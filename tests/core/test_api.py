@@ -1,0 +1,97 @@
+"""API conventions: error bodies, pagination, sorting, filtering, the OpenAPI document."""
+
+
+def test_validation_errors_are_422_with_field_messages(api):
+    response = api.post("/api/v1/crm/accounts", json={"domain": "not a domain"})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["errors"]["name"] == ["Missing data for required field."]
+    assert body["errors"]["domain"] == ["Enter a domain like example.com."]
+
+
+def test_service_validation_is_422_too_and_nothing_is_written(api):
+    api.post("/api/v1/inventory/products", json={"sku": "DUP-1", "name": "One"})
+    response = api.post("/api/v1/inventory/products", json={"sku": "dup-1", "name": "Two"})
+    assert response.status_code == 422
+    assert "already used" in response.get_json()["errors"]["sku"][0]
+    assert api.get("/api/v1/inventory/products?q=DUP").get_json()["total"] == 1
+
+
+def test_missing_records_and_routes_are_404_json(api):
+    response = api.get("/api/v1/crm/accounts/999999")
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    assert api.get("/api/v1/nothing/here").status_code == 404
+
+
+def test_malformed_json_is_a_4xx_not_a_500(api):
+    response = api.client.post("/api/v1/crm/accounts", data="{not json",
+                               headers={"Authorization": f"Bearer {api.token}",
+                                        "Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+
+
+def test_pagination_sorting_and_filtering(api):
+    for i, industry in enumerate(["Retail", "Retail", "Services"]):
+        api.post("/api/v1/crm/accounts", json={"name": f"Page {i}", "industry": industry})
+    page = api.get("/api/v1/crm/accounts?per_page=2&page=1&sort=-name&q=Page").get_json()
+    assert page["total"] == 3 and page["per_page"] == 2
+    assert [a["name"] for a in page["items"]] == ["Page 2", "Page 1"]
+    second = api.get("/api/v1/crm/accounts?per_page=2&page=2&sort=-name&q=Page").get_json()
+    assert [a["name"] for a in second["items"]] == ["Page 0"]
+    retail = api.get("/api/v1/crm/accounts?industry=Retail&q=Page").get_json()
+    assert retail["total"] == 2
+    assert api.get("/api/v1/crm/accounts?per_page=201").status_code == 422
+    bad_sort = api.get("/api/v1/crm/accounts?sort=password")
+    assert bad_sort.status_code == 422 and "cannot sort by password" in bad_sort.get_json()["errors"]["sort"][0]
+    assert api.get("/api/v1/crm/accounts?colour=red").status_code == 422
+
+
+def test_money_is_decimal_strings(api):
+    created = api.post("/api/v1/finance/customers", json={"name": "Decimal Ltd", "credit_limit": "1234.50"})
+    assert created.status_code == 201 and created.get_json()["credit_limit"] == "1234.50"
+    assert api.post("/api/v1/finance/customers",
+                    json={"name": "Neg", "credit_limit": "-1"}).status_code == 422
+
+
+def test_openapi_document_covers_installed_plugins_with_permissions(app, api):
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    operation = spec["paths"]["/api/v1/crm/accounts"]["post"]
+    assert operation["x-permission"] == "crm.account.write"
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert "/api/v1/finance/customers" in spec["paths"]
+    api.post("/api/v1/admin/modules/bridge/uninstall", json={})
+    api.post("/api/v1/admin/modules/erp_finance/uninstall", json={})
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    assert "/api/v1/finance/customers" not in spec["paths"]
+    assert "/api/v1/crm/accounts" in spec["paths"]
+
+
+def test_api_docs_work_offline(app):
+    client = app.test_client()
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_security_headers(app):
+    response = app.test_client().get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_global_search_finds_records_of_installed_plugins_the_user_may_read(app, api):
+    from tests.conftest import create_user, login
+
+    api.post("/api/v1/crm/accounts", json={"name": "Zebulon Works", "domain": "zebulon.example"})
+    api.post("/api/v1/finance/customers", json={"name": "Zebulon Works", "tax_id": "ZB1"})
+    api.post("/api/v1/inventory/products", json={"sku": "ZEB-1", "name": "Zebulon widget"})
+    page = login(app.test_client()).get("/search?q=zebulon").get_data(as_text=True)
+    assert "zebulon.example" in page and "ZB1" in page and "ZEB-1" in page
+    create_user(app, "searcher@example.com", ["Sales rep"])
+    rep_page = login(app.test_client(), "searcher@example.com", "user-pass-123").get(
+        "/search?q=zebulon").get_data(as_text=True)
+    assert "zebulon.example" in rep_page and "ZB1" not in rep_page and "ZEB-1" not in rep_page
