@@ -1,0 +1,76 @@
+"""Start-up time and peak memory of create_app() with every plugin, next to a bare Flask app.
+
+Each sample is a fresh interpreter (imports included), so the figures are what a
+worker pays at start. Prints the median of N runs of each: a bare Flask app, Flask with
+the stack's libraries imported (what any app on this stack pays), and Tandem.
+Target: all plugins add under 300 ms and under 40 MB.
+
+    python bench/boot.py [--runs 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+
+PROBE = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+{body}
+elapsed = time.perf_counter() - t0
+print(json.dumps({{"ms": elapsed * 1000, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+BARE = """
+from flask import Flask
+app = Flask("bare")
+"""
+
+STACK = """
+import flask_sqlalchemy, marshmallow, flask_smorest, flask_wtf, flask_login, pluggy
+from flask import Flask
+app = Flask("stack")
+"""
+
+TANDEM = """
+from core import create_app
+app = create_app({{"SQLALCHEMY_DATABASE_URI": "sqlite:///{db}", "SECRET_KEY": "bench"}})
+assert len(app.extensions["tandem"].healthy()) >= 6
+"""
+
+
+def sample(body: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(body=body)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tandem_body = TANDEM.format(db=f"{tmp}/boot.sqlite")
+        bare, stack, full = [], [], []
+        for _ in range(args.runs):  # interleaved, so machine noise hits all alike
+            bare.append(sample(BARE))
+            stack.append(sample(STACK))
+            full.append(sample(tandem_body))
+    med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
+    b_ms, f_ms = med(bare, "ms"), med(full, "ms")
+    s_ms, s_mb = med(stack, "ms"), med(stack, "rss_mb")
+    b_mb, f_mb = med(bare, "rss_mb"), med(full, "rss_mb")
+    print(f"runs: {args.runs} of each, fresh interpreter per run, medians")
+    print(f"bare Flask app                 : {b_ms:8.1f} ms  {b_mb:6.1f} MB peak RSS")
+    print(f"Flask + the stack's libraries  : {s_ms:8.1f} ms  {s_mb:6.1f} MB  (SQLAlchemy, marshmallow, smorest...)")
+    print(f"create_app(), every plugin     : {f_ms:8.1f} ms  {f_mb:6.1f} MB")
+    print(f"added over bare Flask          : {f_ms - b_ms:8.1f} ms  {f_mb - b_mb:6.1f} MB "
+          f"(target < 300 ms, < 40 MB)")
+    print(f"kernel + plugins over the stack: {f_ms - s_ms:8.1f} ms  {f_mb - s_mb:6.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
