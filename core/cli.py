@@ -87,23 +87,23 @@ def demo_command(force):
     click.echo(f"demo data loaded for: {', '.join(done)}" if done else "nothing to load")
 
 
-@click.command("run", help="Run the development server.")
+@click.command("run", help="Run the development server (creates the database if there is none).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--demo", is_flag=True,
-              help="First create the database if needed, install every module, load demo data.")
+              help="Also install every module and load demo data where there is none.")
 @click.option("--debug/--no-debug", default=False)
 @with_appcontext
 def run_command(host, port, demo, debug):
     app = current_app._get_current_object()
+    password = init_database()  # a fresh database is created; an existing one is left as it is
     if demo:
-        password = init_database()
         with transaction():
             for info in current_registry().healthy():
                 if not current_registry().is_installed(info.name):
                     lifecycle.install(info.name)
         load_demo_with_progress()
-        _print_login(ADMIN_EMAIL, password)
+    _print_login(ADMIN_EMAIL, password)
     click.echo(f"Tandem at http://{host}:{port}/  (Ctrl+C to stop)")
     run_simple(host, port, app, use_reloader=False, use_debugger=debug, threaded=True)
 

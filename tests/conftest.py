@@ -15,10 +15,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 from core import create_app
 from core.cli import init_database
 from core.db import db, transaction
+
+# Property tests run a fixed number of examples, derandomized: a failure replays as it is.
+settings.register_profile("tandem", max_examples=40, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tandem"))
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-pass-123"
