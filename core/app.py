@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from core import api as api_module
+from core import idempotency
+from core.audit import install_audit_trail
 from core.auth.login import init_login
 from core.db import configure_engine_events, db
 from core.errors import TandemError
@@ -69,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.json.sort_keys = False  # payloads keep their fields' order
     db.init_app(app)
+    install_audit_trail()
     with app.app_context():
         configure_engine_events(db.engine)
     csrf.init_app(app)
@@ -160,9 +163,27 @@ def _check_access():
                 return api_module.error_response(403, "forbidden", f"Forbidden: {reason}")
             return render_template("core/error.html", status=403, title="Not allowed",
                                    message=f"You are not allowed to see this page ({reason})."), 403
-    if (request.method in WRITE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True)
-            and not getattr(request, "bearer_authenticated", False)):
+    if _needs_csrf(permission, is_api):
         csrf.protect()
+    if current_user.is_authenticated:
+        return idempotency.claim(current_user.id)
+    return None
+
+
+def _needs_csrf(permission: str | None, is_api: bool) -> bool:
+    """Writes carried by the session cookie need the form's token.
+
+    Not needed for bearer-token calls (a token is not sent by the browser on its own)
+    nor for public API endpoints (they grant nothing a forged request could abuse,
+    such as a lead-capture endpoint posted from another site).
+    """
+    from flask import current_app
+
+    if request.method not in WRITE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return False
+    if getattr(request, "bearer_authenticated", False):
+        return False
+    return not (is_api and permission == PUBLIC)
     return None
 
 
@@ -170,11 +191,14 @@ def _finish_transaction(response):
     """A request is one transaction: commit on success, roll back on any error status."""
     if response.status_code >= 400:
         db.session.rollback()
+        idempotency.release(response)
         return response
     try:
+        idempotency.record(response)
         db.session.commit()
     except sa.exc.IntegrityError as exc:
         db.session.rollback()
+        idempotency.release(response)
         message = "the change conflicts with existing data"
         if api_module.is_api_request():
             return api_module.error_response(409, "integrity_error", message,

@@ -63,19 +63,30 @@ def transaction():
         raise
 
 
+def _writing_request() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE")
+
+
 def configure_engine_events(engine: sa.Engine) -> None:
     """SQLite: real transactions (DDL included), foreign keys, WAL, and a busy timeout.
 
     The sqlite3 driver by default neither begins a transaction before DDL nor lets
     SQLAlchemy control BEGIN; taking over BEGIN makes an install (CREATE TABLE...) roll
     back as a whole when something fails, as it does on PostgreSQL.
+
+    A request that writes begins IMMEDIATE: it takes SQLite's single write lock first
+    (waiting up to the busy timeout) instead of reading and then failing to upgrade
+    because another writer committed in between. Writers are serialised, which is
+    also what makes read-check-write sequences (stock, credit, numbering) safe here.
     """
     if engine.dialect.name != "sqlite":
         return
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):

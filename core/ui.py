@@ -1,6 +1,8 @@
 """What every page template may call: the menu, panels, permission checks."""
 from __future__ import annotations
 
+import uuid
+
 from flask import Flask, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -37,6 +39,11 @@ def installed(name: str) -> bool:
     return current_registry().is_installed(name)
 
 
+def new_idempotency_key() -> str:
+    """A fresh key for a form: a double-clicked submit sends it twice, and acts once."""
+    return uuid.uuid4().hex
+
+
 def init_ui(app: Flask) -> None:
     app.jinja_env.globals.update(main_menu=main_menu, render_panels=render_panels, can=can,
-                                 installed=installed)
+                                 installed=installed, new_idempotency_key=new_idempotency_key)

@@ -3,7 +3,8 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from core import lifecycle
-from core.admin.schemas import EventSchema, InstallResultSchema, ModuleSchema, UninstallSchema
+from core.admin.schemas import AuditEntrySchema, EventSchema, InstallResultSchema, ModuleSchema, UninstallSchema
+from core.audit import AuditEntry
 from core.api import ApiBlueprint, ListArgs, page_schema, paginate
 from core.errors import NotFound
 from core.models import Event
@@ -58,6 +59,26 @@ def uninstall_module(data, name):
     """Uninstall a module; its data is kept unless ``purge`` is true."""
     lifecycle.uninstall(name, purge=data["purge"])
     return _status(name)
+
+
+class AuditListArgs(ListArgs):
+    table_name = ma.fields.String(metadata={"description": "Only changes to this table"})
+    record_id = ma.fields.String(metadata={"description": "Only changes to this record"})
+    actor_id = ma.fields.Integer(metadata={"description": "Only changes by this user"})
+    action = ma.fields.String(validate=ma.validate.OneOf(["create", "update", "delete"]))
+
+
+@blp.route("/audit")
+@requires("admin.audit.read")
+@blp.arguments(AuditListArgs, location="query", unknown=ma.RAISE)
+@blp.response(200, page_schema(AuditEntrySchema))
+def list_audit(args):
+    """The audit trail: who created, changed or deleted which record, newest first."""
+    stmt = sa.select(AuditEntry)
+    for name in ("table_name", "record_id", "actor_id", "action"):
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(AuditEntry, name) == args[name])
+    return paginate(stmt, args, {"id": AuditEntry.id, "at": AuditEntry.at})
 
 
 class EventListArgs(ListArgs):

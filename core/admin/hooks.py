@@ -1,6 +1,6 @@
 """How the admin plugin plugs into the kernel."""
 from core import hookimpl
-from core.contrib import MenuItem, Permission
+from core.contrib import MenuItem, Panel, Permission
 
 
 @hookimpl
@@ -16,7 +16,21 @@ def register_permissions():
         Permission("admin.module.read", "See the Apps page"),
         Permission("admin.module.write", "Install and uninstall modules"),
         Permission("admin.event.read", "See the event log"),
+        Permission("admin.audit.read", "See who changed which record, when, and how"),
     ]
+
+
+@hookimpl(trylast=True)
+def panels(slot, obj):
+    """'History' (the audit trail) on every record page, for those allowed to see it."""
+    from flask_login import current_user
+
+    from core.audit import _audited, _record_id, history_of
+
+    if not _audited(obj) or not current_user.can("admin.audit.read"):
+        return None
+    entries = history_of(obj.__tablename__, _record_id(obj))
+    return [Panel("History", "admin/panel_history.html", {"entries": entries}, order=1000)]
 
 
 @hookimpl

@@ -28,6 +28,16 @@ class InstallResultSchema(ma.Schema):
     installed = fields.List(fields.String())
 
 
+class AuditEntrySchema(ma.Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    action = fields.String(metadata={"description": "create, update or delete"})
+    table_name = fields.String()
+    record_id = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> [old, new]"})
+
+
 class EventSchema(ma.Schema):
     id = fields.Integer()
     key = fields.String()

@@ -1,0 +1,108 @@
+"""The audit trail: who created, changed or deleted each business record, and how.
+
+Every flush of the session is watched: for each new, changed or deleted object of a
+plugin's table (any table not prefixed ``core_``, unless its model says
+``__audit__ = False``) one ``core_audit`` row records the actor, the time, the action
+and the changed values (old and new). The rows are written in the same transaction as
+the change, so a rolled-back action leaves no audit trace either.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import has_request_context
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import db, utcnow
+from core.events import jsonable
+
+
+class AuditEntry(db.Model):
+    """One change to one record."""
+
+    __tablename__ = "core_audit"
+    __table_args__ = (sa.Index("ix_core_audit_record", "table_name", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    action: Mapped[str] = mapped_column(sa.String(10))  # create | update | delete
+    table_name: Mapped[str] = mapped_column(sa.String(100))
+    record_id: Mapped[str] = mapped_column(sa.String(64))
+    changes: Mapped[dict] = mapped_column(sa.JSON)  # field -> [old, new]
+
+
+def _audited(obj) -> bool:
+    table = getattr(obj, "__tablename__", "")
+    return bool(table) and not table.startswith("core_") and getattr(obj, "__audit__", True)
+
+
+def _actor_id() -> int | None:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return current_user.id if current_user.is_authenticated else None
+
+
+def _record_id(obj) -> str:
+    # the primary key as the flush left it (a new object has no identity key yet)
+    key = sa.inspect(obj).mapper.primary_key_from_instance(obj)
+    return "-".join(str(part) for part in key)
+
+
+def _changes(obj, action: str) -> dict:
+    state = sa.inspect(obj)
+    changes = {}
+    for column in state.mapper.column_attrs:
+        if column.key in ("created_at", "updated_at"):
+            continue
+        history = state.attrs[column.key].history
+        if action == "create":
+            value = getattr(obj, column.key)
+            if value is not None:
+                changes[column.key] = [None, value]
+        elif action == "delete":
+            old = state.attrs[column.key].loaded_value
+            if old is not None and old is not sa.orm.base.NO_VALUE:
+                changes[column.key] = [old, None]
+        elif history.has_changes():
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old != new:
+                changes[column.key] = [old, new]
+    return jsonable(changes)
+
+
+def _after_flush(session, _context) -> None:
+    rows = []
+    actor = None
+    for action, objects in (("create", session.new), ("update", session.dirty),
+                            ("delete", session.deleted)):
+        for obj in objects:
+            if not _audited(obj):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            actor = actor if actor is not None else _actor_id()
+            rows.append({"at": utcnow(), "actor_id": actor, "action": action,
+                         "table_name": obj.__tablename__, "record_id": _record_id(obj),
+                         "changes": changes})
+    if rows:
+        session.connection().execute(sa.insert(AuditEntry), rows)
+
+
+def install_audit_trail() -> None:
+    """Listen to every flush of the app's sessions (called once by create_app)."""
+    if not sa.event.contains(sa.orm.Session, "after_flush", _after_flush):
+        sa.event.listen(sa.orm.Session, "after_flush", _after_flush)
+
+
+def history_of(table_name: str, record_id: str, limit: int = 50) -> list[AuditEntry]:
+    """A record's audit entries, newest first."""
+    return db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.table_name == table_name,
+                                    AuditEntry.record_id == str(record_id))
+        .order_by(AuditEntry.id.desc()).limit(limit)).all()
