@@ -176,8 +176,30 @@ def db_revision(module, message):
     click.echo(f"wrote {path}")
 
 
+@click.command("hooks-doc", help="Write docs/hooks.md, the hook reference, from the hookspecs.")
+@click.option("--output", default="docs/hooks.md", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Only check that the file is up to date.")
+@with_appcontext
+def hooks_doc_command(output, check):
+    from pathlib import Path
+
+    from core.hookdocs import hook_reference
+
+    text = hook_reference(current_registry())
+    path = Path(output)
+    if check:
+        if not path.exists() or path.read_text() != text:
+            raise click.ClickException(f"{output} is out of date: run 'tandem hooks-doc'")
+        click.echo(f"{output} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    click.echo(f"wrote {output}")
+
+
 #: Added to every app's ``app.cli`` by ``create_app`` (plugins add theirs by hook).
-KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group)
+KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group,
+                   hooks_doc_command)
 
 
 class TandemGroup(FlaskGroup):
