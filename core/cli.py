@@ -197,9 +197,38 @@ def hooks_doc_command(output, check):
     click.echo(f"wrote {output}")
 
 
+@click.command("backup", help="Copy the whole database to FILE (safe while Tandem runs).")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(file):
+    from core.backup import backup
+
+    try:
+        path = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"backup written to {path}")
+
+
+@click.command("restore", help="Load a backup FILE into the (empty) database of DATABASE_URL.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace what the database holds.")
+@with_appcontext
+def restore_command(file, force):
+    from core.backup import restore
+
+    db.session.remove()
+    db.engine.dispose()  # no connection of ours may hold the database while it is replaced
+    try:
+        restore(file, current_app.config["SQLALCHEMY_DATABASE_URI"], force=force)
+    except TandemError as exc:
+        _fail(exc)
+    click.echo(f"restored {file}")
+
+
 #: Added to every app's ``app.cli`` by ``create_app`` (plugins add theirs by hook).
 KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group,
-                   hooks_doc_command)
+                   hooks_doc_command, backup_command, restore_command)
 
 
 class TandemGroup(FlaskGroup):
