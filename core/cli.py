@@ -226,9 +226,30 @@ def restore_command(file, force):
     click.echo(f"restored {file}")
 
 
+@click.group("plugin", help="Tools for plugin authors.")
+def plugin_group():
+    pass
+
+
+@plugin_group.command("new", help="Generate a pip-installable plugin package NAME.")
+@click.argument("name")
+@click.option("--path", default=".", show_default=True, type=click.Path(file_okay=False))
+@with_appcontext
+def plugin_new(name, path):
+    from core.scaffold import new_plugin
+
+    registry = current_registry()
+    heads = sorted(migrate.branch_heads(registry, migrate.CORE_BRANCH))
+    try:
+        root = new_plugin(name, path, heads, set(registry.plugins))
+    except TandemError as exc:
+        raise click.ClickException("; ".join(m for msgs in exc.errors.values() for m in msgs))
+    click.echo(f"created {root}\nnext: pip install -e {root} && tandem modules install {name}")
+
+
 #: Added to every app's ``app.cli`` by ``create_app`` (plugins add theirs by hook).
 KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group,
-                   hooks_doc_command, backup_command, restore_command)
+                   hooks_doc_command, backup_command, restore_command, plugin_group)
 
 
 class TandemGroup(FlaskGroup):
