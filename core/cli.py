@@ -248,8 +248,15 @@ def plugin_new(name, path):
 
 
 #: Added to every app's ``app.cli`` by ``create_app`` (plugins add theirs by hook).
+def _worker_command():
+    from core.worker import worker_command
+
+    return worker_command
+
+
 KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group,
-                   hooks_doc_command, backup_command, restore_command, plugin_group)
+                   hooks_doc_command, backup_command, restore_command, plugin_group,
+                   _worker_command())
 
 
 class TandemGroup(FlaskGroup):

@@ -76,6 +76,19 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class ScheduledJob:
+    """Work ``tandem worker`` runs every ``every_seconds`` (billing runs, automation rules).
+
+    ``run()`` is called inside a transaction the worker commits; it returns a short
+    summary for the log, or None.
+    """
+
+    name: str
+    every_seconds: int
+    run: Callable[[], str | None]
+
+
+@dataclass(frozen=True)
 class ModuleInstalled:
     """Event: a plugin was installed (or reinstalled); ``first_time`` when it had no data."""
 

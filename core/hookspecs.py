@@ -23,7 +23,7 @@ from flask import Blueprint
 
 from core import hookspec
 from core.contrib import (MenuItem, ModuleInstalled, ModuleUninstalled, Panel, Permission,
-                          Role, SearchResult, Widget)
+                          Role, ScheduledJob, SearchResult, Widget)
 
 # --- registration: called at start-up (for every discovered plugin) or at install ---
 
@@ -81,6 +81,16 @@ def register_dashboard_widgets() -> list[Widget]:
 
     Called on each home page view (installed plugins only); a widget is shown when the
     user holds its ``permission``. ``Widget.context()`` runs inside the request.
+    """
+
+
+@hookspec
+def register_scheduled_jobs() -> list[ScheduledJob]:
+    """Return the periodic jobs of the plugin (billing schedules, automation rules...).
+
+    Called by ``tandem worker`` at each pass, for installed plugins only. A job is run
+    when ``every_seconds`` have passed since its last run in that worker, each run in
+    its own transaction, committed when it returns and rolled back if it raises.
     """
 
 

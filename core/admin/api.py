@@ -1,14 +1,17 @@
-"""``/api/v1/admin``: modules (install, uninstall) and the event log."""
+"""``/api/v1/admin``: modules, the event log, the audit trail and webhooks."""
 import marshmallow as ma
 import sqlalchemy as sa
 
-from core import lifecycle
-from core.admin.schemas import AuditEntrySchema, EventSchema, InstallResultSchema, ModuleSchema, UninstallSchema
-from core.audit import AuditEntry
+from core import lifecycle, webhooks
+from core.admin.schemas import (AuditEntrySchema, EventSchema, InstallResultSchema, ModuleSchema,
+                                UninstallSchema, WebhookDeliverySchema, WebhookSubscriptionSchema)
 from core.api import ApiBlueprint, ListArgs, page_schema, paginate
+from core.audit import AuditEntry
+from core.db import db
 from core.errors import NotFound
 from core.models import Event
 from core.permissions import requires
+from core.registry import current_registry
 
 blp = ApiBlueprint("admin", __name__)
 
@@ -79,6 +82,44 @@ def list_audit(args):
         if args.get(name) is not None:
             stmt = stmt.where(getattr(AuditEntry, name) == args[name])
     return paginate(stmt, args, {"id": AuditEntry.id, "at": AuditEntry.at})
+
+
+@blp.route("/webhooks")
+@requires("admin.webhook.read")
+@blp.response(200, WebhookSubscriptionSchema(many=True))
+def list_webhooks():
+    """Webhook subscriptions."""
+    return db.session.scalars(sa.select(webhooks.WebhookSubscription)
+                              .order_by(webhooks.WebhookSubscription.id)).all()
+
+
+@blp.route("/webhooks", methods=["POST"])
+@requires("admin.webhook.write")
+@blp.arguments(WebhookSubscriptionSchema)
+@blp.response(201, WebhookSubscriptionSchema)
+def create_webhook(data):
+    """Subscribe a URL to events; the response holds the signing secret."""
+    return webhooks.subscribe(data["url"], data["events"], webhooks.known_events(current_registry()),
+                              data.get("description", ""))
+
+
+@blp.route("/webhooks/<int:sub_id>", methods=["DELETE"])
+@requires("admin.webhook.write")
+@blp.response(204)
+def delete_webhook(sub_id):
+    """Delete a subscription and its delivery log."""
+    webhooks.unsubscribe(sub_id)
+
+
+@blp.route("/webhooks/<int:sub_id>/deliveries")
+@requires("admin.webhook.read")
+@blp.arguments(ListArgs, location="query", unknown=ma.RAISE)
+@blp.response(200, page_schema(WebhookDeliverySchema))
+def list_deliveries(args, sub_id):
+    """Deliveries of one subscription, newest first."""
+    webhooks.get_subscription(sub_id)
+    stmt = sa.select(webhooks.WebhookDelivery).where(webhooks.WebhookDelivery.subscription_id == sub_id)
+    return paginate(stmt, args, {"id": webhooks.WebhookDelivery.id}, "-id")
 
 
 class EventListArgs(ListArgs):

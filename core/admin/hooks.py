@@ -17,6 +17,8 @@ def register_permissions():
         Permission("admin.module.write", "Install and uninstall modules"),
         Permission("admin.event.read", "See the event log"),
         Permission("admin.audit.read", "See who changed which record, when, and how"),
+        Permission("admin.webhook.read", "See webhook subscriptions and deliveries"),
+        Permission("admin.webhook.write", "Subscribe URLs to events, retry deliveries"),
     ]
 
 
@@ -38,4 +40,5 @@ def register_menu():
     return [
         MenuItem("Apps", "admin.apps", "admin.module.read", order=900, icon="apps"),
         MenuItem("Events", "admin.events", "admin.event.read", order=920, icon="events"),
+        MenuItem("Webhooks", "admin.webhooks_page", "admin.webhook.read", order=930, icon="link"),
     ]

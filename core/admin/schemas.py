@@ -38,6 +38,30 @@ class AuditEntrySchema(ma.Schema):
     changes = fields.Dict(metadata={"description": "field -> [old, new]"})
 
 
+class WebhookSubscriptionSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    url = fields.String(required=True, metadata={"description": "http(s) URL receiving POSTs"})
+    events = fields.List(fields.String(), required=True,
+                         metadata={"description": "Event hook names, e.g. on_invoice_paid"})
+    description = fields.String(load_default="")
+    active = fields.Boolean(dump_only=True)
+    secret = fields.String(dump_only=True, metadata={
+        "description": "HMAC-SHA256 key: X-Tandem-Signature = sha256=hex(hmac(secret, ts + '.' + body))"})
+    created_at = fields.DateTime(dump_only=True)
+
+
+class WebhookDeliverySchema(ma.Schema):
+    id = fields.Integer()
+    subscription_id = fields.Integer()
+    event_id = fields.Integer()
+    status = fields.String(metadata={"description": "pending, sending, delivered or failed"})
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime()
+    last_status_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+
+
 class EventSchema(ma.Schema):
     id = fields.Integer()
     key = fields.String()

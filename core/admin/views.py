@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 import swagger_ui_bundle
-from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, send_from_directory, url_for)
 from flask_login import current_user
 
 from core import lifecycle
@@ -114,6 +114,53 @@ def events():
     names = db.session.scalars(sa.select(Event.name).distinct().order_by(Event.name)).all()
     return render_template("admin/events.html", events=rows[:50], has_next=len(rows) > 50,
                            page=page, name=name, names=names)
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@requires("admin.webhook.read")
+def webhooks_page():
+    """Subscriptions with their recent deliveries; the form subscribes a URL."""
+    from core import webhooks
+
+    known = sorted(webhooks.known_events(current_registry()))
+    errors = {}
+    if request.method == "POST":
+        if not current_user.can("admin.webhook.write"):
+            abort(403)
+        try:
+            sub = webhooks.subscribe(request.form.get("url", "").strip(), request.form.getlist("events"),
+                                     set(known), request.form.get("description", ""))
+            flash(f"Subscribed {sub.url}. Its signing secret: {sub.secret}", "success")
+            return redirect(url_for("admin.webhooks_page"))
+        except TandemError as exc:
+            errors = getattr(exc, "errors", {"_schema": [exc.message]})
+    subs = db.session.scalars(sa.select(webhooks.WebhookSubscription)
+                              .order_by(webhooks.WebhookSubscription.id)).all()
+    deliveries = db.session.scalars(sa.select(webhooks.WebhookDelivery)
+                                    .order_by(webhooks.WebhookDelivery.id.desc()).limit(50)).all()
+    return render_template("admin/webhooks.html", subs=subs, deliveries=deliveries,
+                           event_options=[(name, name) for name in known], errors=errors,
+                           values=request.form), 422 if errors else 200
+
+
+@bp.route("/webhooks/<int:sub_id>/delete", methods=["POST"])
+@requires("admin.webhook.write")
+def delete_webhook(sub_id):
+    from core import webhooks
+
+    webhooks.unsubscribe(sub_id)
+    flash("Subscription deleted.", "success")
+    return redirect(url_for("admin.webhooks_page"))
+
+
+@bp.route("/webhooks/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@requires("admin.webhook.write")
+def retry_delivery(delivery_id):
+    from core import webhooks
+
+    webhooks.retry_now(delivery_id)
+    flash("The delivery will be sent at the worker's next pass.", "success")
+    return redirect(url_for("admin.webhooks_page"))
 
 
 @bp.route("/api/openapi.json")
