@@ -17,7 +17,8 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from core.api import ApiBlueprint, ListArgs, page_schema, paginate
+from core.api import ApiBlueprint, ListArgs, apply_sort, page_schema, paginate
+from core.csvio import attr_columns, csv_response
 from core.db import db
 from core.errors import NotFound, ValidationFailed
 from core.forms import load_form
@@ -81,6 +82,12 @@ class RecordType:
     def label(self) -> str:
         return self.name.replace("_", " ").capitalize()
 
+    def csv_rows(self, records) -> tuple[list, Any]:
+        """CSV columns and rows of ``records``, as the API shows them (the names import reads)."""
+        schema = self.schema()
+        names = [n for n, f in schema.fields.items() if not f.load_only]
+        return attr_columns(*names), (schema.dump(record) for record in records)
+
     @property
     def field_pairs(self) -> tuple[tuple[str, str], ...]:
         """(attribute, label) shown on the detail page."""
@@ -142,10 +149,21 @@ def search_records(rt: RecordType, query: str, limit: int, kind: str,
             for r in db.session.scalars(stmt)]
 
 
+#: Every record type given pages, so suite-wide checks (escaping, CSV safety) cover all.
+RECORD_TYPES: list[RecordType] = []
+
+EXPORT_LIMIT = 100_000
+
+
 def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None = None) -> None:
-    """List, detail, new and edit pages for ``rt`` on ``bp`` (endpoints ``<name>_list``...)."""
+    """List, detail, new, edit and CSV export pages for ``rt`` on ``bp``.
+
+    Endpoints are ``<name>_list``, ``<name>_detail``, ``<name>_new``, ``<name>_edit`` and
+    ``<name>_export`` (the list's search and filters apply to the export too).
+    """
     base = f"/{rt.plural}"
     args_schema = rt.list_args_schema()()
+    RECORD_TYPES.append(rt)
 
     def list_view():
         try:
@@ -177,7 +195,17 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
         return render_template("core/record_form.html", rt=rt, record=record, values=values,
                                errors=errors), 422 if errors else 200
 
+    def export_view():
+        try:
+            args = args_schema.load({k: v for k, v in request.args.items() if k in args_schema.fields})
+        except ma.ValidationError:
+            args = {}
+        stmt = apply_sort(rt.filtered(args), args.get("sort"), rt.sortable, rt.default_sort)
+        columns, rows = rt.csv_rows(db.session.scalars(stmt.limit(EXPORT_LIMIT)))
+        return csv_response(f"{rt.plural}.csv", columns, rows)
+
     bp.add_url_rule(base, f"{rt.name}_list", requires(rt.read_permission)(list_view))
+    bp.add_url_rule(f"{base}.csv", f"{rt.name}_export", requires(rt.read_permission)(export_view))
     bp.add_url_rule(f"{base}/<int:record_id>", f"{rt.name}_detail",
                     requires(rt.read_permission)(detail_view))
     bp.add_url_rule(f"{base}/new", f"{rt.name}_new", requires(rt.write_permission)(form_view),
