@@ -10,6 +10,8 @@ Writes always go through the plugin's service functions (``create``/``update``).
 """
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -105,20 +107,46 @@ class RecordType:
             raise NotFound(f"{self.label} {record_id} not found")
         return record
 
+    def filter_columns(self) -> dict[str, Any]:
+        """Every stored column can filter a list (``?industry=Retail``), plus the declared ones."""
+        columns = {c.key: c for c in sa.inspect(self.model).columns if c.key not in ListArgs._declared_fields}
+        return {**columns, **self.filters}
+
     def filtered(self, args: dict):
+        """The user's records matching ``q``, the equality filters and ``updated_since``."""
         stmt = self.query()
         if args.get("q") and self.search:
             like = f"%{args['q'].strip()}%"
             stmt = stmt.where(sa.or_(*(col.ilike(like) for col in self.search)))
-        for name, column in self.filters.items():
+        for name, column in self.filter_columns().items():
             if args.get(name) not in (None, ""):
                 stmt = stmt.where(column == args[name])
+        if args.get("updated_since") is not None and hasattr(self.model, "updated_at"):
+            stmt = stmt.where(self.model.updated_at >= args["updated_since"])
         return stmt
 
     def list_args_schema(self) -> type[ma.Schema]:
-        extra = {name: ma.fields.String(metadata={"description": f"Only records with this {name}"})
-                 for name in self.filters}
+        """Query arguments of the list: paging, sorting, ``q``, a filter per stored field
+        (typed like its column) and ``updated_since`` for incremental sync."""
+        extra = {name: _arg_field(column, name) for name, column in self.filter_columns().items()}
+        if hasattr(self.model, "updated_at"):
+            extra["updated_since"] = ma.fields.DateTime(metadata={
+                "description": "Only records changed at or after this time (UTC, ISO 8601)"})
         return type(f"{self.model.__name__}ListArgs", (ListArgs,), extra)
+
+
+def _arg_field(column, name: str) -> ma.fields.Field:
+    """A query argument typed like the column it filters."""
+    description = {"metadata": {"description": f"Only records whose {name} equals this"}}
+    try:
+        python_type = column.type.python_type
+    except (NotImplementedError, AttributeError):
+        python_type = str
+    kinds = {bool: ma.fields.Boolean, int: ma.fields.Integer, dt.date: ma.fields.Date,
+             dt.datetime: ma.fields.DateTime, decimal.Decimal: ma.fields.Decimal}
+    if python_type is decimal.Decimal:
+        return ma.fields.Decimal(as_string=True, **description)
+    return kinds.get(python_type, ma.fields.String)(**description)
 
 
 def ensure_unique(column, value, exclude_id: int | None, field: str, message: str) -> None:

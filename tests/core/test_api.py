@@ -157,3 +157,16 @@ def test_a_double_submitted_form_acts_once(app):
     assert first.headers["Location"] == second.headers["Location"]
     listing = browser.get("/crm/accounts?q=Double").get_data(as_text=True)
     assert listing.count(">Double Click Ltd</a>") == 1  # one row in the list
+
+
+def test_lists_filter_by_any_stored_field_and_updated_since(api):
+    import datetime as dt
+
+    api.post("/api/v1/inventory/products", json={"sku": "F-1", "name": "Cheap", "sale_price": "5.00"})
+    api.post("/api/v1/inventory/products", json={"sku": "F-2", "name": "Dear", "sale_price": "50.00"})
+    assert [p["sku"] for p in api.get("/api/v1/inventory/products?sale_price=50.00").get_json()["items"]] == ["F-2"]
+    assert api.get("/api/v1/inventory/products?active=true&sku=F-1").get_json()["total"] == 1
+    assert api.get("/api/v1/inventory/products?sale_price=cheap").status_code == 422
+    later = (dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=5)).isoformat()
+    assert api.get(f"/api/v1/inventory/products?updated_since={later}").get_json()["total"] == 0
+    assert api.get("/api/v1/inventory/products?updated_since=2000-01-01T00:00:00").get_json()["total"] >= 2
