@@ -1,6 +1,6 @@
 """How the admin plugin plugs into the kernel."""
 from core import hookimpl
-from core.contrib import MenuItem, Panel, Permission
+from core.contrib import MenuItem, Panel, Permission, Widget
 
 
 @hookimpl
@@ -20,6 +20,32 @@ def register_permissions():
         Permission("admin.webhook.read", "See webhook subscriptions and deliveries"),
         Permission("admin.webhook.write", "Subscribe URLs to events, retry deliveries"),
     ]
+
+
+@hookimpl
+def register_dashboard_widgets():
+    return [Widget(name="admin.activity", title="Business events, last 14 days",
+                   template="admin/widget_activity.html", permission="admin.event.read",
+                   context=_events_per_day, order=900, wide=True)]
+
+
+def _events_per_day() -> dict:
+    """Events recorded per day over the last 14 days, counted in SQL."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from core.db import db, utcnow
+    from core.models import Event
+
+    today = utcnow().date()
+    since = today - dt.timedelta(days=13)
+    day = sa.func.date(Event.created_at)
+    counts = dict((str(d), n) for d, n in db.session.execute(
+        sa.select(day, sa.func.count()).where(Event.created_at >= since).group_by(day)))
+    days = [since + dt.timedelta(days=i) for i in range(14)]
+    return {"labels": [d.strftime("%b %d") for d in days],
+            "counts": [counts.get(d.isoformat(), 0) for d in days]}
 
 
 @hookimpl(trylast=True)

@@ -65,3 +65,15 @@ def test_phone_width_has_no_horizontal_scroll(sign_in, live_server, page):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     shot(page, "phone-accounts", keep=True)
+
+
+def test_dashboard_charts_are_drawn_from_vendored_files(sign_in, live_server):
+    page = sign_in()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.reload()
+    canvas = page.locator("figure.chart canvas").first
+    canvas.wait_for()
+    assert page.evaluate("typeof window.Chart") == "function"
+    assert canvas.bounding_box()["width"] > 100
+    assert all(url.startswith(live_server) for url in requests)  # nothing from a CDN
