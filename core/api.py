@@ -194,6 +194,7 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
                 operation["security"] = []
         paths[path] = operations
     spec["paths"] = paths
+    _document_custom_fields(spec, installed)
     used_tags = {tag for ops in paths.values() for op in ops.values()
                  if isinstance(op, dict) for tag in op.get("tags", [])}
     spec["tags"] = [t for t in spec.get("tags", []) if t["name"] in used_tags]
@@ -236,6 +237,40 @@ class TandemApi(Api):
                 blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
                 self.spec.tag({"name": name, "description": blp.description})
         return self.spec
+
+
+_CUSTOM_KINDS = {"text": {"type": "string"}, "number": {"type": "string", "format": "decimal"},
+                 "date": {"type": "string", "format": "date"}, "boolean": {"type": "boolean"}}
+
+
+def _document_custom_fields(spec: dict, installed: frozenset[str]) -> None:
+    """Describe the custom fields admins added: in each record's ``custom`` object, and as
+    ``custom.<name>`` filters of its list (read at every request: no restart needed)."""
+    from core import customfields
+    from core.records import RECORD_TYPES
+
+    schemas = spec.get("components", {}).get("schemas", {})
+    for rt in {id(rt): rt for rt in RECORD_TYPES}.values():
+        fields = customfields.fields_for(rt.key) if rt.plugin in installed else []
+        if not fields:
+            continue
+        properties = {f.name: {**_CUSTOM_KINDS.get(f.kind, {"type": "string", "enum": f.choices}),
+                               "description": f.label} for f in fields}
+        base = rt.schema.__name__.removesuffix("Schema")
+        for name in (base, base + "Patch"):
+            if name in schemas:
+                custom = {"type": "object", "nullable": True, "properties": properties,
+                          "additionalProperties": False}
+                required = [f.name for f in fields if f.required and name == base]
+                if required:
+                    custom["required"] = required
+                schemas[name].setdefault("properties", {})["custom"] = custom
+        list_op = spec["paths"].get(f"{API_PREFIX}/{rt.plugin}/{rt.plural}", {}).get("get")
+        if list_op is not None:
+            list_op.setdefault("parameters", []).extend(
+                {"name": f"custom.{f.name}", "in": "query", "required": False,
+                 "description": f"Only records whose {f.label} equals this",
+                 "schema": _CUSTOM_KINDS.get(f.kind, {"type": "string"})} for f in fields)
 
 
 def init_api(app: Flask) -> Api:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from core import api as api_module
 from core import idempotency
+from core import customfields  # noqa: F401  (its tables are part of the kernel's schema)
 from core.audit import install_audit_trail
 from core.auth.login import init_login
 from core.db import configure_engine_events, db

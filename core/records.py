@@ -19,6 +19,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from core import customfields
 from core.api import ApiBlueprint, ListArgs, apply_sort, page_schema, paginate
 from core.csvio import attr_columns, csv_response
 from core.db import db
@@ -73,6 +74,11 @@ class RecordType:
     scope: Callable[[Any], Any] | None = None  # narrows every query (record rules)
 
     @property
+    def key(self) -> str:
+        """The record type's name for custom fields and the like: ``crm.account``."""
+        return f"{self.plugin}.{self.name}"
+
+    @property
     def read_permission(self) -> str:
         return f"{self.plugin}.{self.name}.read"
 
@@ -85,10 +91,17 @@ class RecordType:
         return self.name.replace("_", " ").capitalize()
 
     def csv_rows(self, records) -> tuple[list, Any]:
-        """CSV columns and rows of ``records``, as the API shows them (the names import reads)."""
+        """CSV columns and rows of ``records`` as the API shows them, custom fields last
+        (``custom.<name>``); records must carry their custom values (``_with_custom``)."""
         schema = self.schema()
         names = [n for n, f in schema.fields.items() if not f.load_only]
-        return attr_columns(*names), (schema.dump(record) for record in records)
+        custom = [f.name for f in customfields.fields_for(self.key)]
+
+        def row(record):
+            values = getattr(record, "tandem_custom", {}) or {}
+            return {**schema.dump(record), **{customfields.PREFIX + n: values.get(n) for n in custom}}
+
+        return attr_columns(*names, *(customfields.PREFIX + n for n in custom)), map(row, records)
 
     @property
     def field_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -193,43 +206,63 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
     args_schema = rt.list_args_schema()()
     RECORD_TYPES.append(rt)
 
+    def list_args() -> tuple[dict, Any]:
+        """The list's arguments from the query string, and its query (custom filters too)."""
+        args = args_schema.load({k: v for k, v in request.args.items() if k in args_schema.fields})
+        stmt = custom_filtered(rt, rt.filtered(args), customfields.split_prefixed(request.args))
+        return args, stmt
+
     def list_view():
+        error = None
         try:
-            args = args_schema.load({k: v for k, v in request.args.items() if k in args_schema.fields})
-            page = paginate(rt.filtered(args), args, rt.sortable, rt.default_sort)
-            error = None
+            args, stmt = list_args()
+            page = paginate(stmt, args, rt.sortable, rt.default_sort)
         except (ma.ValidationError, ValidationFailed) as exc:
-            args = {"page": 1, "per_page": 50}
-            page = paginate(rt.query(), args, rt.sortable, rt.default_sort)
+            page = paginate(rt.query(), {"page": 1, "per_page": 50}, rt.sortable, rt.default_sort)
             error = getattr(exc, "errors", None) or exc.messages
-        return render_template("core/record_list.html", rt=rt, page=page, error=error)
+        return render_template("core/record_list.html", rt=rt, page=page, error=error,
+                               custom_fields=customfields.fields_for(rt.key))
 
     def detail_view(record_id):
         record = rt.get(record_id)
-        return render_template(detail_template or "core/record_detail.html", rt=rt, record=record)
+        values = customfields.values_for(rt.key, [record_id])[record_id]
+        custom = [(f.label, values.get(f.name)) for f in customfields.fields_for(rt.key)]
+        return render_template(detail_template or "core/record_detail.html", rt=rt, record=record,
+                               custom=custom)
 
     def form_view(record_id=None):
         record = rt.get(record_id) if record_id is not None else None
+        custom_fields = customfields.fields_for(rt.key)
         errors, values = {}, request.form if request.method == "POST" else _values_of(record, rt)
         if request.method == "POST":
             data, errors = load_form(rt.schema(partial=record is not None))
-            if data is not None:
+            custom = {}
+            try:
+                custom = customfields.validate(rt.key, _posted_custom(custom_fields), partial=False)
+            except ValidationFailed as exc:
+                errors = {**errors, **exc.errors}
+            if not errors:
                 try:
                     record = rt.update(record, data) if record is not None else rt.create(data)
+                    customfields.save(rt.key, _pk(record), custom)
                     flash(f"{rt.label} “{getattr(record, rt.title_attr)}” saved.", "success")
                     return redirect(url_for(f".{rt.name}_detail", record_id=_pk(record)))
                 except ValidationFailed as exc:
                     errors = exc.errors
+        elif record is not None:
+            current = customfields.values_for(rt.key, [_pk(record)])[_pk(record)]
+            values = {**values, **{customfields.PREFIX + k: v for k, v in current.items()}}
         return render_template("core/record_form.html", rt=rt, record=record, values=values,
-                               errors=errors), 422 if errors else 200
+                               errors=errors, custom_fields=custom_fields), 422 if errors else 200
 
     def export_view():
         try:
-            args = args_schema.load({k: v for k, v in request.args.items() if k in args_schema.fields})
-        except ma.ValidationError:
-            args = {}
-        stmt = apply_sort(rt.filtered(args), args.get("sort"), rt.sortable, rt.default_sort)
-        columns, rows = rt.csv_rows(db.session.scalars(stmt.limit(EXPORT_LIMIT)))
+            args, stmt = list_args()
+        except (ma.ValidationError, ValidationFailed):
+            args, stmt = {}, rt.query()
+        stmt = apply_sort(stmt, args.get("sort"), rt.sortable, rt.default_sort)
+        records = db.session.scalars(stmt.limit(EXPORT_LIMIT)).all()
+        columns, rows = rt.csv_rows(_with_custom(rt, records))
         return csv_response(f"{rt.plural}.csv", columns, rows)
 
     bp.add_url_rule(base, f"{rt.name}_list", requires(rt.read_permission)(list_view))
@@ -240,6 +273,15 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                     methods=["GET", "POST"])
     bp.add_url_rule(f"{base}/<int:record_id>/edit", f"{rt.name}_edit",
                     requires(rt.write_permission)(form_view), methods=["GET", "POST"])
+
+
+def _posted_custom(custom_fields) -> dict:
+    """Custom values posted by a form (an unchecked box sends nothing: it means false)."""
+    posted = customfields.split_prefixed(request.form)
+    for field in custom_fields:
+        if field.kind == "boolean":
+            posted[field.name] = "true" if customfields.PREFIX + field.name in request.form else "false"
+    return posted
 
 
 def _pk(record) -> int:
@@ -253,36 +295,85 @@ def _values_of(record, rt: RecordType) -> dict:
     return {k: ("" if v is None else v) for k, v in dumped.items()}
 
 
+_API_SCHEMAS: dict[int, type[ma.Schema]] = {}
+
+
+def api_schema(rt: RecordType) -> type[ma.Schema]:
+    """The record's schema plus ``custom``: the values of the fields an admin added."""
+    if id(rt) not in _API_SCHEMAS:
+        custom = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, attribute="tandem_custom",
+                                data_key="custom", metadata={
+                                    "description": "Custom fields added by an admin (name -> value)"})
+        _API_SCHEMAS[id(rt)] = type(rt.schema.__name__, (rt.schema,), {"custom": custom})
+    return _API_SCHEMAS[id(rt)]
+
+
+def _with_custom(rt: RecordType, records: list) -> list:
+    """Attach the custom values of ``records`` (one query) for the API to dump."""
+    values = customfields.values_for(rt.key, [_pk(r) for r in records])
+    for record in records:
+        record.tandem_custom = values[_pk(record)]
+    return records
+
+
+def custom_filtered(rt: RecordType, stmt, filters: dict[str, str]):
+    """Narrow ``stmt`` to records whose custom values equal ``filters``."""
+    pk = sa.inspect(rt.model).primary_key[0]
+    for ids in customfields.filter_ids(rt.key, filters):
+        stmt = stmt.where(pk.in_(ids))
+    return stmt
+
+
 def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
-    """``GET /<plural>``, ``POST /<plural>``, ``GET`` and ``PATCH /<plural>/<id>`` for ``rt``."""
+    """``GET /<plural>``, ``POST /<plural>``, ``GET`` and ``PATCH /<plural>/<id>`` for ``rt``.
+
+    Bodies carry the custom fields as ``custom``; lists filter by ``custom.<name>``.
+    """
     base = f"/{rt.plural}"
     label = rt.label
+    schema = api_schema(rt)
+    args_schema = rt.list_args_schema()
 
     def list_records(args):
-        return paginate(rt.filtered(args), args, rt.sortable, rt.default_sort)
+        extra = {k: v for k, v in args.items() if k not in args_schema._declared_fields}
+        unknown = [k for k in extra if not k.startswith(customfields.PREFIX)]
+        if unknown:
+            raise ValidationFailed({k: ["Unknown field."] for k in unknown})
+        stmt = custom_filtered(rt, rt.filtered(args), customfields.split_prefixed(extra))
+        page = paginate(stmt, args, rt.sortable, rt.default_sort)
+        _with_custom(rt, page["items"])
+        return page
 
     def create_record(data):
-        return rt.create(data)
+        custom = customfields.validate(rt.key, data.pop("tandem_custom", None), partial=False)
+        record = rt.create(data)
+        customfields.save(rt.key, _pk(record), custom)
+        return _with_custom(rt, [record])[0]
 
     def get_record(record_id):
-        return rt.get(record_id)
+        return _with_custom(rt, [rt.get(record_id)])[0]
 
     def update_record(data, record_id):
-        return rt.update(rt.get(record_id), data)
+        record = rt.get(record_id)
+        custom = customfields.validate(rt.key, data.pop("tandem_custom", None), partial=True)
+        record = rt.update(record, data)
+        customfields.save(rt.key, _pk(record), custom)
+        return _with_custom(rt, [record])[0]
 
-    list_records.__doc__ = f"{label} records: search with q, filter, sort, paginate."
+    list_records.__doc__ = f"{label} records: search with q, filter by any field, sort, paginate."
     create_record.__doc__ = f"Create a {rt.name.replace('_', ' ')}."
     get_record.__doc__ = f"One {rt.name.replace('_', ' ')} by id."
     update_record.__doc__ = f"Change some fields of a {rt.name.replace('_', ' ')}."
 
+    # unknown query arguments are checked in list_records: custom.<name> filters are dynamic
     blp.route(base, endpoint=f"{rt.name}_list", methods=["GET"])(
-        requires(rt.read_permission)(blp.arguments(rt.list_args_schema(), location="query", unknown=ma.RAISE)(
-            blp.response(200, page_schema(rt.schema))(list_records))))
+        requires(rt.read_permission)(blp.arguments(args_schema, location="query", unknown=ma.INCLUDE)(
+            blp.response(200, page_schema(schema))(list_records))))
     blp.route(base, endpoint=f"{rt.name}_create", methods=["POST"])(
-        requires(rt.write_permission)(blp.arguments(rt.schema)(
-            blp.response(201, rt.schema)(create_record))))
+        requires(rt.write_permission)(blp.arguments(schema)(
+            blp.response(201, schema)(create_record))))
     blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_get", methods=["GET"])(
-        requires(rt.read_permission)(blp.response(200, rt.schema)(get_record)))
+        requires(rt.read_permission)(blp.response(200, schema)(get_record)))
     blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_update", methods=["PATCH"])(
-        requires(rt.write_permission)(blp.arguments(rt.schema(partial=True))(
-            blp.response(200, rt.schema)(update_record))))
+        requires(rt.write_permission)(blp.arguments(schema(partial=True))(
+            blp.response(200, schema)(update_record))))

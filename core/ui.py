@@ -47,3 +47,4 @@ def new_idempotency_key() -> str:
 def init_ui(app: Flask) -> None:
     app.jinja_env.globals.update(main_menu=main_menu, render_panels=render_panels, can=can,
                                  installed=installed, new_idempotency_key=new_idempotency_key)
+    app.jinja_env.filters["zip_choices"] = lambda values: [(v, v) for v in values]

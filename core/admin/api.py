@@ -2,8 +2,8 @@
 import marshmallow as ma
 import sqlalchemy as sa
 
-from core import lifecycle, webhooks
-from core.admin.schemas import (AuditEntrySchema, EventSchema, InstallResultSchema, ModuleSchema,
+from core import customfields, lifecycle, webhooks
+from core.admin.schemas import (AuditEntrySchema, CustomFieldSchema, EventSchema, InstallResultSchema, ModuleSchema,
                                 UninstallSchema, WebhookDeliverySchema, WebhookSubscriptionSchema)
 from core.api import ApiBlueprint, ListArgs, page_schema, paginate
 from core.audit import AuditEntry
@@ -120,6 +120,41 @@ def list_deliveries(args, sub_id):
     webhooks.get_subscription(sub_id)
     stmt = sa.select(webhooks.WebhookDelivery).where(webhooks.WebhookDelivery.subscription_id == sub_id)
     return paginate(stmt, args, {"id": webhooks.WebhookDelivery.id}, "-id")
+
+
+@blp.route("/custom-fields")
+@requires("admin.customfield.read")
+@blp.response(200, CustomFieldSchema(many=True))
+def list_custom_fields():
+    """Fields admins added to record types."""
+    return db.session.scalars(sa.select(customfields.CustomField)
+                              .order_by(customfields.CustomField.record_type, customfields.CustomField.id)).all()
+
+
+@blp.route("/custom-fields", methods=["POST"])
+@requires("admin.customfield.write")
+@blp.arguments(CustomFieldSchema)
+@blp.response(201, CustomFieldSchema)
+def create_custom_field(data):
+    """Add a field to a record type; it is in its forms, API and exports at once."""
+    return customfields.define_field(data["record_type"], data["name"], data["label"], data["kind"],
+                                     data.get("choices"), data.get("required", False),
+                                     _record_type_keys())
+
+
+@blp.route("/custom-fields/<int:field_id>", methods=["DELETE"])
+@requires("admin.customfield.write")
+@blp.response(204)
+def delete_custom_field(field_id):
+    """Remove a custom field and all its values."""
+    customfields.delete_field(field_id)
+
+
+def _record_type_keys() -> set[str]:
+    from core.records import RECORD_TYPES
+
+    installed = current_registry().installed_prefixes
+    return {rt.key for rt in RECORD_TYPES if rt.plugin in installed}
 
 
 class EventListArgs(ListArgs):

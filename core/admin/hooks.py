@@ -19,6 +19,8 @@ def register_permissions():
         Permission("admin.audit.read", "See who changed which record, when, and how"),
         Permission("admin.webhook.read", "See webhook subscriptions and deliveries"),
         Permission("admin.webhook.write", "Subscribe URLs to events, retry deliveries"),
+        Permission("admin.customfield.read", "See the custom fields of record types"),
+        Permission("admin.customfield.write", "Add and remove custom fields"),
     ]
 
 
@@ -67,4 +69,5 @@ def register_menu():
         MenuItem("Apps", "admin.apps", "admin.module.read", order=900, icon="apps"),
         MenuItem("Events", "admin.events", "admin.event.read", order=920, icon="events"),
         MenuItem("Webhooks", "admin.webhooks_page", "admin.webhook.read", order=930, icon="link"),
+        MenuItem("Custom fields", "admin.custom_fields", "admin.customfield.read", order=940),
     ]

@@ -62,6 +62,16 @@ class WebhookDeliverySchema(ma.Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
+class CustomFieldSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    record_type = fields.String(required=True, metadata={"description": "e.g. crm.account"})
+    name = fields.String(required=True, metadata={"description": "lower_case name used in the API"})
+    label = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "text, number, date, choice or boolean"})
+    choices = fields.List(fields.String(), load_default=list)
+    required = fields.Boolean(load_default=False)
+
+
 class EventSchema(ma.Schema):
     id = fields.Integer()
     key = fields.String()

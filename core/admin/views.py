@@ -163,6 +163,44 @@ def retry_delivery(delivery_id):
     return redirect(url_for("admin.webhooks_page"))
 
 
+@bp.route("/admin/custom-fields", methods=["GET", "POST"])
+@requires("admin.customfield.read")
+def custom_fields():
+    """Fields added to record types; the form adds one (no code, no restart)."""
+    from core import customfields
+    from core.admin.api import _record_type_keys
+
+    keys = sorted(_record_type_keys())
+    errors = {}
+    if request.method == "POST":
+        if not current_user.can("admin.customfield.write"):
+            abort(403)
+        try:
+            field = customfields.define_field(
+                request.form.get("record_type", ""), request.form.get("name", ""),
+                request.form.get("label", ""), request.form.get("kind", ""),
+                request.form.get("choices", "").split(","), "required" in request.form, set(keys))
+            flash(f"Field “{field.label}” added to {field.record_type}.", "success")
+            return redirect(url_for("admin.custom_fields"))
+        except TandemError as exc:
+            errors = getattr(exc, "errors", {"_schema": [exc.message]})
+    rows = db.session.scalars(sa.select(customfields.CustomField).order_by(
+        customfields.CustomField.record_type, customfields.CustomField.id)).all()
+    return render_template("admin/custom_fields.html", rows=rows, errors=errors, values=request.form,
+                           type_options=[(k, k) for k in keys],
+                           kind_options=[(k, k) for k in customfields.KINDS]), 422 if errors else 200
+
+
+@bp.route("/admin/custom-fields/<int:field_id>/delete", methods=["POST"])
+@requires("admin.customfield.write")
+def delete_custom_field(field_id):
+    from core import customfields
+
+    customfields.delete_field(field_id)
+    flash("Custom field removed with its values.", "success")
+    return redirect(url_for("admin.custom_fields"))
+
+
 @bp.route("/api/openapi.json")
 @public
 def openapi_json():
