@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import secrets
+import sys
 
 import click
 from flask import current_app
@@ -68,7 +69,7 @@ def init_command(email, password):
 def _progress_for(name):
     # plugins do not know their total up front: an open-ended bar counting records
     with click.progressbar(itertools.repeat(None), label=f"demo data: {name}", show_pos=True,
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         yield bar.update
 
 
@@ -226,6 +227,38 @@ def restore_command(file, force):
     click.echo(f"restored {file}")
 
 
+@click.command("import", help="Import records of RECORD_TYPE (e.g. crm.account) from a CSV FILE.")
+@click.argument("record_type")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--map", "mapping", default="", help="Header renames: 'Company=name,Web=domain'.")
+@click.option("--skip-bad-rows", is_flag=True, help="Keep the good rows (default: all or nothing).")
+@with_appcontext
+def import_command(record_type, file, mapping, skip_bad_rows):
+    from core.csvio import ImportRejected
+    from core.records import RECORD_TYPES, import_records, parse_mapping
+
+    registry = current_registry()
+    registry.sync(db.session)
+    found = [rt for rt in RECORD_TYPES if rt.key == record_type and rt.plugin in registry.installed_prefixes]
+    if not found:
+        known = sorted({rt.key for rt in RECORD_TYPES if rt.plugin in registry.installed_prefixes})
+        raise click.ClickException(f"unknown record type {record_type!r}; one of: {', '.join(known)}")
+    text = file.read()
+    rows = max(text.count("\n") - 1, 0)
+    try:
+        with transaction(), click.progressbar(length=rows, label=f"importing {record_type}",
+                                              file=sys.stderr) as bar:
+            report = import_records(found[0], text, parse_mapping(mapping),
+                                    all_or_nothing=not skip_bad_rows, progress=bar.update)
+    except ImportRejected as exc:
+        for error in exc.report.errors:
+            click.echo(f"line {error.line}: {error.errors}", err=True)
+        raise click.ClickException(exc.message)
+    for error in report.errors:
+        click.echo(f"skipped line {error.line}: {error.errors}", err=True)
+    click.echo(f"imported {report.created} of {report.total} rows")
+
+
 @click.group("plugin", help="Tools for plugin authors.")
 def plugin_group():
     pass
@@ -255,7 +288,7 @@ def _worker_command():
 
 
 KERNEL_COMMANDS = (init_command, run_command, demo_command, modules_group, db_group,
-                   hooks_doc_command, backup_command, restore_command, plugin_group,
+                   hooks_doc_command, backup_command, restore_command, plugin_group, import_command,
                    _worker_command())
 
 

@@ -21,7 +21,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core import customfields
 from core.api import ApiBlueprint, ListArgs, apply_sort, page_schema, paginate
-from core.csvio import attr_columns, csv_response
+from core.csvio import ImportRejected, ImportReport, attr_columns, csv_response, import_csv
 from core.db import db
 from core.errors import NotFound, ValidationFailed
 from core.forms import load_form
@@ -265,7 +265,27 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
         columns, rows = rt.csv_rows(_with_custom(rt, records))
         return csv_response(f"{rt.plural}.csv", columns, rows)
 
+    def import_view():
+        report, status = None, 200
+        if request.method == "POST":
+            upload = request.files.get("file")
+            text = upload.read().decode("utf-8-sig", errors="replace") if upload and upload.filename \
+                else request.form.get("text", "")
+            try:
+                report = import_records(rt, text, parse_mapping(request.form.get("mapping", "")),
+                                        all_or_nothing="skip_bad_rows" not in request.form)
+                flash(f"Imported {report.created} {rt.plural}"
+                      + (f"; {len(report.errors)} bad rows skipped." if report.errors else "."), "success")
+            except ImportRejected as exc:
+                db.session.rollback()
+                report, status = exc.report, 422
+                flash(exc.message, "error")
+        return render_template("core/record_import.html", rt=rt, report=report,
+                               custom_fields=customfields.fields_for(rt.key)), status
+
     bp.add_url_rule(base, f"{rt.name}_list", requires(rt.read_permission)(list_view))
+    bp.add_url_rule(f"{base}/import", f"{rt.name}_import", requires(rt.write_permission)(import_view),
+                    methods=["GET", "POST"])
     bp.add_url_rule(f"{base}.csv", f"{rt.name}_export", requires(rt.read_permission)(export_view))
     bp.add_url_rule(f"{base}/<int:record_id>", f"{rt.name}_detail",
                     requires(rt.read_permission)(detail_view))
@@ -273,6 +293,43 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                     methods=["GET", "POST"])
     bp.add_url_rule(f"{base}/<int:record_id>/edit", f"{rt.name}_edit",
                     requires(rt.write_permission)(form_view), methods=["GET", "POST"])
+
+
+def import_records(rt: RecordType, text: str, mapping: dict[str, str] | None = None,
+                   all_or_nothing: bool = True, progress=None) -> ImportReport:
+    """Create ``rt`` records from CSV text through the plugin's service (see core.csvio).
+
+    Columns are the API's field names (what the export writes), ``custom.<name>`` for
+    custom fields; ``mapping`` renames other headers. All-or-nothing unless told otherwise.
+    """
+    custom_columns = {customfields.PREFIX + f.name: _custom_column(f) for f in customfields.fields_for(rt.key)}
+    schema = type(rt.schema.__name__ + "Import", (rt.schema,), custom_columns)()
+
+    def create(data: dict):
+        # marshmallow loads the dotted "custom.<name>" columns as a nested "custom" dict
+        custom = customfields.validate(rt.key, data.pop("custom", None), partial=False)
+        record = rt.create(data)
+        customfields.save(rt.key, _pk(record), custom)
+        return record
+
+    return import_csv(text, schema, create, mapping, all_or_nothing, progress)
+
+
+def _custom_column(field) -> ma.fields.Field:
+    """A CSV column for a custom field, checked in the same pass as the other columns."""
+    def check(value):
+        try:
+            customfields.canonical(field, value)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+    return ma.fields.String(required=field.required, allow_none=not field.required, validate=check)
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``"Company=name, Web=domain"`` (or one per line) -> ``{"Company": "name", "Web": "domain"}``."""
+    pairs = [p.split("=", 1) for p in text.replace("\n", ",").split(",") if "=" in p]
+    return {k.strip(): v.strip() for k, v in pairs if k.strip() and v.strip()}
 
 
 def _posted_custom(custom_fields) -> dict:
@@ -293,6 +350,21 @@ def _values_of(record, rt: RecordType) -> dict:
         return {}
     dumped = rt.schema().dump(record)
     return {k: ("" if v is None else v) for k, v in dumped.items()}
+
+
+class ImportArgs(ma.Schema):
+    all_or_nothing = ma.fields.Boolean(load_default=True, metadata={
+        "description": "Refuse the whole file when a row is bad (default); false keeps good rows"})
+    mapping = ma.fields.String(load_default=None, metadata={
+        "description": "Header renames, e.g. 'Company=name,Web=domain'"})
+
+
+class ImportReportSchema(ma.Schema):
+    total = ma.fields.Integer()
+    created = ma.fields.Integer()
+    ok = ma.fields.Boolean()
+    unknown_columns = ma.fields.List(ma.fields.String())
+    errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "{line, errors} per bad row"})
 
 
 _API_SCHEMAS: dict[int, type[ma.Schema]] = {}
@@ -364,6 +436,20 @@ def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
     create_record.__doc__ = f"Create a {rt.name.replace('_', ' ')}."
     get_record.__doc__ = f"One {rt.name.replace('_', ' ')} by id."
     update_record.__doc__ = f"Change some fields of a {rt.name.replace('_', ' ')}."
+
+    def import_records_api(args):
+        text = request.get_data(as_text=True)
+        report = import_records(rt, text, parse_mapping(args.get("mapping") or ""),
+                                all_or_nothing=args["all_or_nothing"])
+        return report.to_dict()
+
+    import_records_api.__doc__ = (f"Import {rt.plural} from a CSV body (text/csv): columns are the "
+                                  "field names, custom.<name> for custom fields. All-or-nothing by "
+                                  "default: a 422 lists every bad row and nothing is created.")
+    blp.route(f"{base}/import", endpoint=f"{rt.name}_import", methods=["POST"])(
+        requires(rt.write_permission)(blp.arguments(ImportArgs, location="query", unknown=ma.RAISE)(
+            blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})(
+                blp.response(200, ImportReportSchema)(import_records_api)))))
 
     # unknown query arguments are checked in list_records: custom.<name> filters are dynamic
     blp.route(base, endpoint=f"{rt.name}_list", methods=["GET"])(

@@ -76,3 +76,32 @@ def test_custom_fields_on_the_pages_and_in_the_csv_export(app):
     export = browser.get("/crm/accounts.csv?q=Dated").get_data(as_text=True)
     [row] = list(csv.DictReader(io.StringIO(export)))
     assert row["custom.since"] == "2024-02-29" and row["name"] == "Dated Ltd"
+
+
+def test_csv_import_from_the_page_the_api_and_the_cli(app, api, tmp_path):
+    _add(api, name="region", label="Region", kind="choice", choices=["North", "South"])
+    text = "Company,domain,custom.region\nImp One,one.example,North\nImp Two,two.example,South\n"
+    done = api.client.post("/api/v1/crm/accounts/import?mapping=Company%3Dname", data=text,
+                           headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"})
+    assert done.status_code == 200 and done.get_json()["created"] == 2
+    north = api.get("/api/v1/crm/accounts?custom.region=North&q=Imp").get_json()["items"]
+    assert [a["name"] for a in north] == ["Imp One"]
+
+    bad = "name,custom.region\nGood,North\nWrong,East\n,South\n"
+    refused = api.client.post("/api/v1/crm/accounts/import", data=bad,
+                              headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"})
+    assert refused.status_code == 422
+    report = refused.get_json()["report"]
+    assert report["created"] == 0 and [e["line"] for e in report["errors"]] == [3, 4]
+    assert "custom.region" in report["errors"][0]["errors"] and "name" in report["errors"][1]["errors"]
+    assert api.get("/api/v1/crm/accounts?q=Good").get_json()["total"] == 0  # all or nothing
+
+    browser = login(app.test_client())
+    token = csrf_from(browser.get("/crm/accounts/import"))
+    page = browser.post("/crm/accounts/import", data={"text": bad, "skip_bad_rows": "1", "csrf_token": token})
+    assert page.status_code == 200 and "1 created" in page.get_data(as_text=True)
+
+    path = tmp_path / "accounts.csv"
+    path.write_text("name,domain\nCli Ltd,cli.example\n")
+    result = app.test_cli_runner().invoke(args=["import", "crm.account", str(path)])
+    assert result.exit_code == 0 and "imported 1 of 1 rows" in result.output
