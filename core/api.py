@@ -204,10 +204,22 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
     return spec
 
 
+_COMPONENT_OWNERS: dict[str, type] = {}
+
+
 def _schema_name(schema) -> str:
-    """Component names: ``AccountSchema`` -> ``Account``; a partial one -> ``AccountPatch``."""
+    """Component names: ``AccountSchema`` -> ``Account``; a partial one -> ``AccountPatch``.
+
+    Two plugins may both have a ``SupplierSchema``: the second one to be documented is
+    named after its plugin too (``InventorySupplier``), so names stay unique and stable.
+    """
     cls = resolve_schema_cls(schema)
     name = cls.__name__.removesuffix("Schema")
+    if _COMPONENT_OWNERS.setdefault(name, cls) is not cls:
+        parts = cls.__module__.split(".")
+        owner = parts[1] if parts[0] == "plugins" and len(parts) > 1 else parts[0]
+        name = owner.removeprefix("erp_").title().replace("_", "") + name
+        _COMPONENT_OWNERS.setdefault(name, cls)
     return name + "Patch" if getattr(schema, "partial", False) else name
 
 
@@ -256,7 +268,9 @@ def _document_custom_fields(spec: dict, installed: frozenset[str]) -> None:
             continue
         properties = {f.name: {**_CUSTOM_KINDS.get(f.kind, {"type": "string", "enum": f.choices}),
                                "description": f.label} for f in fields}
-        base = rt.schema.__name__.removesuffix("Schema")
+        from core.records import api_schema
+
+        base = api_schema(rt).__name__.removesuffix("Schema")
         for name in (base, base + "Patch"):
             if name in schemas:
                 custom = {"type": "object", "nullable": True, "properties": properties,

@@ -185,7 +185,6 @@ def _needs_csrf(permission: str | None, is_api: bool) -> bool:
     if getattr(request, "bearer_authenticated", False):
         return False
     return not (is_api and permission == PUBLIC)
-    return None
 
 
 def _finish_transaction(response):

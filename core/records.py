@@ -359,7 +359,7 @@ class ImportArgs(ma.Schema):
         "description": "Header renames, e.g. 'Company=name,Web=domain'"})
 
 
-class ImportReportSchema(ma.Schema):
+class RecordImportReportSchema(ma.Schema):
     total = ma.fields.Integer()
     created = ma.fields.Integer()
     ok = ma.fields.Boolean()
@@ -376,7 +376,9 @@ def api_schema(rt: RecordType) -> type[ma.Schema]:
         custom = ma.fields.Dict(keys=ma.fields.String(), allow_none=True, attribute="tandem_custom",
                                 data_key="custom", metadata={
                                     "description": "Custom fields added by an admin (name -> value)"})
-        _API_SCHEMAS[id(rt)] = type(rt.schema.__name__, (rt.schema,), {"custom": custom})
+        # its own name: the plain schema may be used by the plugin's other endpoints too
+        name = rt.schema.__name__.removesuffix("Schema") + "RecordSchema"
+        _API_SCHEMAS[id(rt)] = type(name, (rt.schema,), {"custom": custom})
     return _API_SCHEMAS[id(rt)]
 
 
@@ -449,7 +451,7 @@ def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
     blp.route(f"{base}/import", endpoint=f"{rt.name}_import", methods=["POST"])(
         requires(rt.write_permission)(blp.arguments(ImportArgs, location="query", unknown=ma.RAISE)(
             blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})(
-                blp.response(200, ImportReportSchema)(import_records_api)))))
+                blp.response(200, RecordImportReportSchema)(import_records_api)))))
 
     # unknown query arguments are checked in list_records: custom.<name> filters are dynamic
     blp.route(base, endpoint=f"{rt.name}_list", methods=["GET"])(

@@ -86,13 +86,15 @@ def test_security_headers(app):
 def test_global_search_finds_records_of_installed_plugins_the_user_may_read(app, api):
     from tests.conftest import create_user, login
 
-    api.post("/api/v1/crm/accounts", json={"name": "Zebulon Works", "domain": "zebulon.example"})
+    create_user(app, "searcher@example.com", ["Sales rep"])
+    rep_id = api.get("/api/v1/auth/users?q=searcher").get_json()["items"][0]["id"]
+    api.post("/api/v1/crm/accounts", json={"name": "Zebulon Works", "domain": "zebulon.example",
+                                           "owner_id": rep_id})  # a rep sees the accounts they own
     api.post("/api/v1/finance/customers", json={"name": "Zebulon Works", "tax_id": "ZB1"})
     api.post("/api/v1/inventory/products", json={"sku": "ZEB-1", "name": "Zebulon widget"})
     page = login(app.test_client()).get("/search?q=zebulon").get_data(as_text=True)
     assert "zebulon.example" in page
     assert 'href="/finance/customers/' in page and 'href="/inventory/products/' in page
-    create_user(app, "searcher@example.com", ["Sales rep"])
     rep_page = login(app.test_client(), "searcher@example.com", "user-pass-123").get(
         "/search?q=zebulon").get_data(as_text=True)
     assert "zebulon.example" in rep_page

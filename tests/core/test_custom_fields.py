@@ -37,7 +37,7 @@ def test_custom_fields_in_the_api_filters_and_openapi(app, api):
     assert patched.get_json()["custom"] == {"region": "North", "employees": "12", "partner": True}
 
     spec = app.test_client().get("/api/openapi.json").get_json()
-    custom = spec["components"]["schemas"]["Account"]["properties"]["custom"]["properties"]
+    custom = spec["components"]["schemas"]["AccountRecord"]["properties"]["custom"]["properties"]
     assert custom["region"]["enum"] == ["North", "South"] and custom["partner"]["type"] == "boolean"
     params = [p["name"] for p in spec["paths"]["/api/v1/crm/accounts"]["get"]["parameters"]]
     assert "custom.region" in params
