@@ -121,3 +121,17 @@ def load_demo_data(progress):
     from plugins.crm.demo import load
 
     load(progress)
+
+
+@hookimpl
+def register_scheduled_jobs():
+    """The automation rules, every five minutes in ``tandem worker``."""
+    from core.contrib import ScheduledJob
+
+    def automate():
+        from plugins.crm.work import run_automation
+
+        result = run_automation()
+        return f"{result['tasks_created']} follow-up tasks, {result['leads_assigned']} leads assigned"
+
+    return [ScheduledJob("crm.automation", 300, automate)]

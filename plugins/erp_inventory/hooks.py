@@ -98,3 +98,16 @@ def load_demo_data(progress):
     from plugins.erp_inventory.demo import load
 
     load(progress)
+
+
+@hookimpl
+def register_scheduled_jobs():
+    """Reorder rules checked every fifteen minutes in ``tandem worker``."""
+    from core.contrib import ScheduledJob
+
+    def replenish():
+        from plugins.erp_inventory.services import replenish as propose
+
+        return f"{len(propose())} purchase order proposals touched"
+
+    return [ScheduledJob("inventory.replenish", 900, replenish)]

@@ -110,3 +110,12 @@ def test_webhooks_page_subscribes_a_url(app, receiver):
     done = browser.post("/webhooks", data={"url": receiver.url, "events": "on_account_changed",
                                            "csrf_token": csrf_from(page)}, follow_redirects=True)
     assert receiver.url in done.get_data(as_text=True)
+
+
+def test_the_worker_runs_the_installed_plugins_scheduled_jobs(app):
+    output = _worker_pass(app)
+    assert "crm.automation:" in output and "inventory.replenish:" in output
+    api = ApiClient(app.test_client(), token_for(app))
+    api.post("/api/v1/admin/modules/bridge/uninstall", json={})
+    api.post("/api/v1/admin/modules/erp_inventory/uninstall", json={})
+    assert "inventory.replenish" not in _worker_pass(app)
