@@ -1,0 +1,42 @@
+"""Sales journeys in a real browser: a lead from the public form, converted, its deal
+dragged to Won on the board."""
+import re
+
+from tests.ui.conftest import shot
+
+
+def test_public_lead_form_then_convert_then_drag_the_deal_to_won(page, sign_in, live_server):
+    page.context.clear_cookies()
+    page.goto(f"{live_server}/crm/lead-form")
+    page.fill("#f-name", "Robin Browser")
+    page.fill("#f-email", "robin@browserco.example")
+    page.fill("#f-company", "BrowserCo")
+    page.click("form.form button[type=submit]")
+    assert "Thank" in page.content() or "thank" in page.content()
+    shot(page, "lead-form-sent")
+
+    sign_in()
+    page.goto(f"{live_server}/crm/leads?q=Robin")
+    page.get_by_role("link", name=re.compile("Robin Browser")).first.click()
+    page.check("#f-create_deal")
+    page.fill("#f-deal_title", "BrowserCo starter pack")
+    page.fill("#f-amount", "1200")
+    page.get_by_role("button", name="Convert lead").click()
+    page.wait_for_load_state()
+    assert "Converted" in page.content() or "converted" in page.content()
+
+    page.goto(f"{live_server}/crm/board")
+    card = page.locator(".board-card", has_text="BrowserCo starter pack")
+    won = page.locator(".board-column", has=page.locator(".board-column-header", has_text="Won"))
+    # HTML5 drag and drop, event by event (headless Chromium gives no native drag gesture)
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    card.dispatch_event("dragstart", {"dataTransfer": transfer})
+    won.dispatch_event("dragover", {"dataTransfer": transfer})
+    won.dispatch_event("drop", {"dataTransfer": transfer})
+    card.dispatch_event("dragend", {"dataTransfer": transfer})
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.board-column')].some(c => c.textContent.includes('Won') "
+        "&& c.textContent.includes('BrowserCo starter pack'))")
+    shot(page, "board-after-win", keep=True)
+    page.reload()
+    assert won.locator(".board-card", has_text="BrowserCo starter pack").count() == 1
