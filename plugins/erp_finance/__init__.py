@@ -1,10 +1,10 @@
-"""ERP finance: the ledger side (customers first; invoices, payments and reports follow)."""
+"""ERP finance: the ledger, customers and suppliers, invoices, payments, credit control, reports."""
 from core.manifest import Manifest
 
 MANIFEST = Manifest(
     name="erp_finance",
-    version="0.1.0",
-    summary="Customers, credit terms and the books",
+    version="0.2.0",
+    summary="Customers, credit terms and the books: ledger, invoices, payments, reports",
     category="Accounting",
     short_name="finance",
 )

@@ -1,74 +1,41 @@
-"""Finance business operations; other plugins that depend on finance call these."""
-from __future__ import annotations
+"""Finance business operations: the only code that changes finance's state or emits events.
 
-import re
+Plugins that depend on finance call these (the bridge calls ``find_customer``,
+``create_customer``, ``get_customer``, ``customer_status``, ``create_invoice``,
+``post_invoice``, ``create_credit_note``). The operations live in one module per
+subject; this module gathers them.
+"""
+from plugins.erp_finance.credit import (CustomerStatus, customer_status, overdue_invoices,
+                                        supplier_balance)
+from plugins.erp_finance.invoicing import (cancel_invoice, compute_line, create_credit_note,
+                                           create_invoice, get_invoice, post_invoice, update_invoice)
+from plugins.erp_finance.ledger import (check_lock_date, create_account, create_entry,
+                                        create_exchange_rate, create_fiscal_year, create_journal,
+                                        create_tax, delete_entry, fiscal_year_for, get_entry,
+                                        get_settings, install_defaults, post_entry, rate_for,
+                                        reverse_entry, update_account, update_entry,
+                                        update_exchange_rate, update_fiscal_year, update_journal,
+                                        update_settings, update_tax, verify_ledger)
+from plugins.erp_finance.parties import (FIELDS, create_customer, create_payment_term,
+                                         create_supplier, find_customer, get_customer, get_supplier,
+                                         installments, normalise_name, parse_schedule,
+                                         update_customer, update_payment_term, update_supplier)
+from plugins.erp_finance.payments import (allocate_payment, apply_credit_note, available_credits,
+                                          cancel_payment, get_payment, register_payment)
+from plugins.erp_finance.schedules import (create_schedule, get_schedule, run_billing_schedules,
+                                           update_schedule)
 
-import sqlalchemy as sa
-
-from core.db import db
-from core.errors import NotFound
-from core.records import ensure_unique
-from plugins.erp_finance.models import Customer
-
-FIELDS = ("name", "tax_id", "email", "billing_address", "currency", "payment_terms_days",
-          "credit_limit")
-
-
-def normalise_name(name: str) -> str:
-    """A name reduced for matching: lower case, no punctuation, no legal-form suffix."""
-    words = re.sub(r"[^a-z0-9 ]", " ", (name or "").lower()).split()
-    suffixes = {"inc", "ltd", "llc", "gmbh", "sa", "sarl", "bv", "ab", "oy", "plc", "co", "corp"}
-    return " ".join(w for w in words if w not in suffixes)
-
-
-def _check_tax_id(tax_id: str | None, exclude_id: int | None = None) -> None:
-    ensure_unique(Customer.tax_id, tax_id, exclude_id, "tax_id", "Customer {id} already has this tax id.")
-
-
-def create_customer(data: dict) -> Customer:
-    """Create a customer; a tax id may belong to one customer only."""
-    data = {k: v for k, v in data.items() if k in FIELDS}
-    if data.get("tax_id"):
-        data["tax_id"] = data["tax_id"].strip().upper()
-    _check_tax_id(data.get("tax_id"))
-    customer = Customer(**data)
-    db.session.add(customer)
-    db.session.flush()
-    return customer
-
-
-def update_customer(customer: Customer, data: dict) -> Customer:
-    """Change a customer's fields."""
-    data = {k: v for k, v in data.items() if k in FIELDS}
-    if data.get("tax_id"):
-        data["tax_id"] = data["tax_id"].strip().upper()
-        _check_tax_id(data["tax_id"], customer.id)
-    for key, value in data.items():
-        setattr(customer, key, value)
-    db.session.flush()
-    return customer
-
-
-def get_customer(customer_id: int) -> Customer:
-    """A customer by id, or ``NotFound``."""
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
-    return customer
-
-
-def find_customer(tax_id: str | None = None, name: str | None = None) -> Customer | None:
-    """The customer with this tax id, else the one whose normalised name matches."""
-    if tax_id:
-        found = db.session.scalar(sa.select(Customer).where(Customer.tax_id == tax_id.strip().upper()))
-        if found:
-            return found
-    if name:
-        wanted = normalise_name(name)
-        first_word = wanted.split(" ", 1)[0] if wanted else ""
-        candidates = db.session.scalars(sa.select(Customer).where(
-            Customer.name.ilike(f"%{first_word}%"))) if first_word else []
-        for customer in candidates:
-            if normalise_name(customer.name) == wanted:
-                return customer
-    return None
+__all__ = [
+    "FIELDS", "CustomerStatus", "allocate_payment", "apply_credit_note", "available_credits",
+    "cancel_invoice", "cancel_payment", "check_lock_date", "compute_line", "create_account",
+    "create_credit_note", "create_customer", "create_entry", "create_exchange_rate",
+    "create_fiscal_year", "create_invoice", "create_journal", "create_payment_term",
+    "create_schedule", "create_supplier", "create_tax", "customer_status", "delete_entry",
+    "find_customer", "fiscal_year_for", "get_customer", "get_entry", "get_invoice", "get_payment",
+    "get_schedule", "get_settings", "get_supplier", "install_defaults", "installments",
+    "normalise_name", "overdue_invoices", "parse_schedule", "post_entry", "post_invoice",
+    "rate_for", "register_payment", "reverse_entry", "run_billing_schedules", "supplier_balance",
+    "update_account", "update_customer", "update_entry", "update_exchange_rate",
+    "update_fiscal_year", "update_invoice", "update_journal", "update_payment_term",
+    "update_schedule", "update_settings", "update_supplier", "update_tax", "verify_ledger",
+]
