@@ -87,6 +87,11 @@ class RecordType:
         return f"{self.plugin}.{self.name}.write"
 
     @property
+    def words(self) -> str:
+        """The plural in words, for titles and messages: ``payment-terms`` -> ``payment terms``."""
+        return self.plural.replace("-", " ").replace("_", " ")
+
+    @property
     def label(self) -> str:
         return self.name.replace("_", " ").capitalize()
 

@@ -3,7 +3,7 @@ from core.manifest import Manifest
 
 MANIFEST = Manifest(
     name="erp_inventory",
-    version="0.1.0",
+    version="0.2.0",
     summary="Product master, stock and purchasing",
     category="Operations",
     short_name="inventory",
