@@ -72,6 +72,7 @@ class RecordType:
     title_attr: str = "name"
     detail_fields: tuple[tuple[str, str], ...] = ()
     scope: Callable[[Any], Any] | None = None  # narrows every query (record rules)
+    duplicates: Callable[[dict], list] | None = None  # likely duplicates of new data, shown on create
 
     @property
     def key(self) -> str:
@@ -246,6 +247,12 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                 custom = customfields.validate(rt.key, _posted_custom(custom_fields), partial=False)
             except ValidationFailed as exc:
                 errors = {**errors, **exc.errors}
+            if not errors and record is None and rt.duplicates and "create_anyway" not in request.form:
+                found = rt.duplicates(data)
+                if found:  # show them; creating still possible by ticking "create anyway"
+                    return render_template("core/record_form.html", rt=rt, record=None, values=values,
+                                           errors={}, custom_fields=custom_fields,
+                                           duplicates=found), 409
             if not errors:
                 try:
                     record = rt.update(record, data) if record is not None else rt.create(data)

@@ -57,6 +57,7 @@ scope_deals = rules.scope_by(Deal.owner_id)
 ACCOUNT = RecordType(
     plugin="crm", blueprint="crm", name="account", plural="accounts", model=Account, schema=AccountSchema,
     create=services.create_account, update=services.update_account, scope=scope_accounts,
+    duplicates=lambda data: services.duplicate_accounts(data.get("name"), data.get("domain")),
     columns=(Column("name", "Name", sort="name", link=True), Column("domain", "Domain", sort="domain"),
              Column("industry", "Industry", sort="industry"), Column("phone", "Phone"),
              Column("owner_name", "Owner")),
@@ -78,6 +79,7 @@ ACCOUNT = RecordType(
 CONTACT = RecordType(
     plugin="crm", blueprint="crm", name="contact", plural="contacts", model=Contact, schema=ContactSchema,
     create=services.create_contact, update=services.update_contact, scope=scope_contacts,
+    duplicates=lambda data: services.contacts_by_email(data.get("email")),
     columns=(Column("name", "Name", sort="name", link=True), Column("email", "Email", sort="email"),
              Column("account_name", "Account"), Column("job_title", "Job title"),
              Column("owner_name", "Owner")),

@@ -383,4 +383,11 @@ def _page_helpers():
                       if c not in found]
         return found
 
-    return {"crm_timeline": queries.timeline, "crm_tasks": queries.tasks_on, "crm_duplicates": duplicates}
+    def catalog(limit: int = 500):
+        """Products a quote line may pick, from whichever plugin answers product_catalog."""
+        from core.registry import current_registry
+
+        return [p for found in current_registry().hook.product_catalog(query="", limit=limit) for p in found]
+
+    return {"crm_timeline": queries.timeline, "crm_tasks": queries.tasks_on, "crm_duplicates": duplicates,
+            "crm_catalog": catalog}

@@ -147,3 +147,20 @@ def test_crm_alone(kernel_db):
             assert page.get(url).status_code == 200, url
     finally:
         dispose(app)
+
+
+def test_possible_duplicates_are_shown_when_creating_an_account(app):
+    from tests.conftest import ApiClient, csrf_from, login, token_for
+
+    api = ApiClient(app.test_client(), token_for(app))
+    api.post("/api/v1/crm/accounts", json={"name": "Dupont SA", "domain": "dupont.example"})
+    browser = login(app.test_client())
+    token = csrf_from(browser.get("/crm/accounts/new"))
+    warned = browser.post("/crm/accounts/new", data={"name": "Dupont", "domain": "dupont.example",
+                                                     "csrf_token": token})
+    assert warned.status_code == 409 and "This may already exist" in warned.get_data(as_text=True)
+    assert api.get("/api/v1/crm/accounts?q=Dupont").get_json()["total"] == 1
+    created = browser.post("/crm/accounts/new", data={"name": "Dupont", "domain": "dupont.example",
+                                                      "create_anyway": "1", "csrf_token": token})
+    assert created.status_code == 302
+    assert api.get("/api/v1/crm/accounts?q=Dupont").get_json()["total"] == 2
