@@ -10,6 +10,7 @@ from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from core import api as api_module
 from core import idempotency
@@ -54,16 +55,43 @@ def default_config() -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in check_access, after authentication
         "WTF_CSRF_TIME_LIMIT": None,
         "TANDEM_EXTRA_PLUGINS": [],
+        "TANDEM_EXCLUDE_PLUGINS": [p for p in os.environ.get("TANDEM_EXCLUDE_PLUGINS", "").split(",") if p],
     }
+
+
+class LazyBuilderRule(Rule):
+    """A URL rule that compiles its URL builder the first time ``url_for`` needs it.
+
+    Werkzeug compiles a Python function per rule for building URLs; with the hundreds of
+    routes the plugins register, that was a third of start-up, mostly for rules a worker
+    never builds a URL for. Matching is unchanged.
+    """
+
+    def _compile_builder(self, append_unknown: bool = True):
+        compiled = None
+        compile_now = super()._compile_builder
+
+        def build(rule, *args, **kwargs):
+            nonlocal compiled
+            if compiled is None:
+                compiled = compile_now(append_unknown)
+            return compiled(rule, *args, **kwargs)
+
+        return build
+
+
+class TandemFlask(Flask):
+    url_rule_class = LazyBuilderRule
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build a Tandem app: discover plugins, build its own pluggy manager, wire routes.
 
     ``config`` overrides the defaults (``SQLALCHEMY_DATABASE_URI``, ``SECRET_KEY``,
-    ``TANDEM_EXTRA_PLUGINS``: extra plugin packages to load, for tests and development).
+    ``TANDEM_EXTRA_PLUGINS``: extra plugin packages to load, for tests and development;
+    ``TANDEM_EXCLUDE_PLUGINS``: plugins not to load at all, also from the environment).
     """
-    app = Flask("core")
+    app = TandemFlask("core")
     app.config.update(default_config())
     if config:
         app.config.update(config)
@@ -80,7 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_login(login_manager)
     api = api_module.init_api(app)
 
-    plugins = discover(app.config["TANDEM_EXTRA_PLUGINS"])
+    plugins = discover(app.config["TANDEM_EXTRA_PLUGINS"], app.config["TANDEM_EXCLUDE_PLUGINS"])
     registry = Registry(plugins, build_plugin_manager(plugins))
     app.extensions["tandem"] = registry
     _register_contributions(app, api, registry)

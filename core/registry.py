@@ -157,14 +157,15 @@ def _propagate_broken(plugins: dict[str, PluginInfo], order: list[str]) -> None:
                 break
 
 
-def discover(extra: list[str] | None = None) -> dict[str, PluginInfo]:
+def discover(extra: list[str] | None = None, exclude: list[str] | None = None) -> dict[str, PluginInfo]:
     """Find every plugin and import its rooms; returns them in dependency order.
 
     Broken plugins are included, with ``error`` set; their dependents are broken too.
+    ``exclude`` names plugins not to load at all (a third-party plugin that misbehaves).
     """
     plugins: dict[str, PluginInfo] = {}
     for name, package, source in _candidates(extra or []):
-        if name in plugins:
+        if name in plugins or (name in (exclude or ()) and source != "kernel"):
             continue  # first one wins: kernel, then built-in, then entry points
         info = PluginInfo(name=name, package=package, source=source)
         _load_manifest(info)
