@@ -10,7 +10,7 @@ from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from core import api as api_module
 from core import idempotency
@@ -80,6 +80,14 @@ class LazyBuilderRule(Rule):
         return build
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:id>`` up to the largest id a database column holds: past it, a 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 class TandemFlask(Flask):
     url_rule_class = LazyBuilderRule
 
@@ -92,6 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     ``TANDEM_EXCLUDE_PLUGINS``: plugins not to load at all, also from the environment).
     """
     app = TandemFlask("core")
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(default_config())
     if config:
         app.config.update(config)
@@ -264,6 +273,22 @@ def _register_error_handlers(app: Flask) -> None:
         return render_template("core/error.html", status=400, title="Form expired",
                                message="The form was not accepted (missing or expired security "
                                        "token). Go back, reload the page and try again."), 400
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(sa.exc.StatementError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(error):
+        """A value the database cannot store (a 30-digit id, a number past NUMERIC's
+        precision) is bad input: 422, never a 500. Other statement errors stay 500s."""
+        orig = getattr(error, "orig", None)
+        if isinstance(error, sa.exc.StatementError) and not isinstance(error, sa.exc.DataError) \
+                and not isinstance(orig, (OverflowError, ValueError)):
+            raise error
+        db.session.rollback()
+        message = "A value is out of range or of the wrong kind for the database."
+        if api_module.is_api_request():
+            return api_module.error_response(422, "value_out_of_range", message)
+        return render_template("core/error.html", status=422, title="Not accepted", message=message), 422
 
     @app.errorhandler(TandemError)
     def tandem_error(error: TandemError):

@@ -172,3 +172,11 @@ def test_lists_filter_by_any_stored_field_and_updated_since(api):
     later = (dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=5)).isoformat()
     assert api.get(f"/api/v1/inventory/products?updated_since={later}").get_json()["total"] == 0
     assert api.get("/api/v1/inventory/products?updated_since=2000-01-01T00:00:00").get_json()["total"] >= 2
+
+
+def test_huge_numbers_are_refused_not_crashed_on(api):
+    assert api.get(f"/api/v1/crm/accounts/{10**30}").status_code == 404
+    too_big = api.get(f"/api/v1/crm/accounts?owner_id={10**30}")
+    assert too_big.status_code < 500  # no such owner: an empty page or a 422, never a crash
+    created = api.post("/api/v1/crm/accounts", json={"name": "Big", "owner_id": 10**30})
+    assert 400 <= created.status_code < 500
