@@ -195,6 +195,7 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
         paths[path] = operations
     spec["paths"] = paths
     _document_custom_fields(spec, installed)
+    _numeric_bounds(spec)
     used_tags = {tag for ops in paths.values() for op in ops.values()
                  if isinstance(op, dict) for tag in op.get("tags", [])}
     spec["tags"] = [t for t in spec.get("tags", []) if t["name"] in used_tags]
@@ -249,6 +250,20 @@ class TandemApi(Api):
                 blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
                 self.spec.tag({"name": name, "description": blp.description})
         return self.spec
+
+
+def _numeric_bounds(node) -> None:
+    """Decimal bounds of Range validators come out as strings; OpenAPI wants numbers."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("minimum", "maximum") and isinstance(value, str):
+                number = float(value)
+                node[key] = int(number) if number.is_integer() else number
+            else:
+                _numeric_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            _numeric_bounds(item)
 
 
 _CUSTOM_KINDS = {"text": {"type": "string"}, "number": {"type": "string", "format": "decimal"},

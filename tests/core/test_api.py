@@ -180,3 +180,11 @@ def test_huge_numbers_are_refused_not_crashed_on(api):
     assert too_big.status_code < 500  # no such owner: an empty page or a 422, never a crash
     created = api.post("/api/v1/crm/accounts", json={"name": "Big", "owner_id": 10**30})
     assert 400 <= created.status_code < 500
+
+
+def test_openapi_bounds_are_numbers(app):
+    import json
+    import re
+
+    text = json.dumps(app.test_client().get("/api/openapi.json").get_json())
+    assert not re.search(r'"(minimum|maximum)": "', text)
