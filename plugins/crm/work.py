@@ -73,6 +73,22 @@ def update_activity(activity: Activity, data: dict) -> Activity:
     return activity
 
 
+def add_system_note(deal_id: int, subject: str, body: str | None = None) -> Activity:
+    """A note another module writes on a deal's timeline (and its account's).
+
+    Not narrowed by the actor's record rules, unlike ``log_activity``: an accountant
+    posting an invoice may not see the deal, yet the deal's owner must learn of it.
+    """
+    deal = db.session.get(Deal, deal_id)
+    activity = Activity(kind="note", subject=subject[:300], body=body, deal_id=deal_id,
+                        account_id=deal.account_id if deal else None, author_id=actor_id(),
+                        occurred_at=utcnow())
+    db.session.add(activity)
+    db.session.flush()
+    _touch_deal(activity)
+    return activity
+
+
 def _touch_deal(activity: Activity) -> None:
     if activity.deal_id is not None:
         db.session.execute(sa.update(Deal).where(Deal.id == activity.deal_id, sa.or_(

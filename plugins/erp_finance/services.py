@@ -39,3 +39,38 @@ __all__ = [
     "update_fiscal_year", "update_invoice", "update_journal", "update_payment_term",
     "update_schedule", "update_settings", "update_supplier", "update_tax", "verify_ledger",
 ]
+
+
+def invoice_by_number(number: str, kind: str = "out_invoice"):
+    """The posted document of ``kind`` with this number (``INV/2026/00007``), or None."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from plugins.erp_finance.models import Invoice
+
+    return db.session.scalar(sa.select(Invoice).where(Invoice.number == number, Invoice.kind == kind))
+
+
+def sale_tax_for_rate(rate) -> int | None:
+    """The id of the active, price-excluded sale tax at ``rate`` percent, or None."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from plugins.erp_finance.models import Tax
+
+    if not rate:
+        return None
+    return db.session.scalar(sa.select(Tax.id).where(Tax.scope == "sale", Tax.active.is_(True),
+                                                     Tax.rate == rate, Tax.price_included.is_(False))
+                             .order_by(Tax.id).limit(1))
+
+
+def customers_with_email_domain(domain: str) -> list:
+    """Customers whose billing email is at ``domain``, oldest first."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from plugins.erp_finance.models import Customer
+
+    return db.session.scalars(sa.select(Customer).where(Customer.email.ilike(f"%@{domain}"))
+                              .order_by(Customer.id)).all()

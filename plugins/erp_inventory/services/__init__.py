@@ -18,7 +18,8 @@ from plugins.erp_inventory.services.purchasing import (add_purchase_line, cancel
                                                        get_purchase_order, preferred_price, receive_purchase_order,
                                                        replenish, update_purchase_order, update_reorder_rule,
                                                        update_supplier, update_supplier_price)
-from plugins.erp_inventory.services.reservations import release_reservation, reserve_stock
+from plugins.erp_inventory.services.reservations import (active_reservations, release_reservation,
+                                                        reserve_stock)
 from plugins.erp_inventory.services.stock import (available, create_location, create_warehouse,
                                                   ensure_virtual_locations, get_settings, incoming, on_hand,
                                                   quant_mismatches, reserved, stock_location, update_location,

@@ -30,6 +30,13 @@ def reservation_for(reference: str, product_id: int, warehouse_id: int) -> Reser
     return found if found is not None and found.state == "active" else None
 
 
+def active_reservations(reference_prefix: str = "") -> list[Reservation]:
+    """Reservations still held, whose reference starts with ``reference_prefix``."""
+    return db.session.scalars(sa.select(Reservation).where(
+        Reservation.state == "active", Reservation.reference.like(f"{reference_prefix}%"))
+        .order_by(Reservation.id)).all()
+
+
 def reserve_stock(reference: str, product_id: int, quantity, warehouse_id: int | None = None) -> Reservation:
     """Hold ``quantity`` of a product in a warehouse (default: the first) for ``reference``.
 
