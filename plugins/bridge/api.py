@@ -1,12 +1,15 @@
-"""``/api/v1/bridge``: links between CRM and ERP records."""
+"""``/api/v1/bridge``: account links and sync, settings, orders, status, reconciliation."""
 import sqlalchemy as sa
 
 from core.api import ApiBlueprint
 from core.db import db
+from core.errors import NotFound
 from core.permissions import requires
-from plugins.bridge import services
-from plugins.bridge.models import AccountLink
-from plugins.bridge.schemas import AccountLinkSchema
+from plugins.bridge import deals, reconcile, services, status
+from plugins.bridge.models import AccountLink, SalesOrder
+from plugins.bridge.schemas import (AccountLinkSchema, AccountStatusSchema, BridgeSettingsSchema,
+                                    ContractSchema, DriftSchema, OrderStatusSchema, ReconcileArgsSchema,
+                                    SalesOrderSchema, SyncResultSchema, SyncSchema)
 
 blp = ApiBlueprint("bridge", __name__)
 
@@ -24,5 +27,105 @@ def list_links():
 @blp.arguments(AccountLinkSchema)
 @blp.response(200, AccountLinkSchema)
 def link_account(data):
-    """Link an account to its finance customer (matched or created); repeating is harmless."""
-    return services.link_account(data["account_id"])
+    """Link an account to its finance customer (matched by link, tax id, domain, name, or
+    created); repeating is harmless."""
+    return services.link_account(data["account_id"], data.get("tax_id"))
+
+
+@blp.route("/links/<int:link_id>/sync")
+@requires("bridge.link.read")
+@blp.response(200, SyncResultSchema)
+def sync_status(link_id):
+    """The shared fields in conflict (changed on both sides since the last sync)."""
+    return {"conflicts": services.sync_status(services.get_link(link_id))}
+
+
+@blp.route("/links/<int:link_id>/sync", methods=["POST"])
+@requires("bridge.link.write")
+@blp.arguments(SyncSchema)
+@blp.response(200, SyncResultSchema)
+def sync_link(data, link_id):
+    """Sync the shared fields; ``resolve`` picks the winning side of conflicts."""
+    return {"conflicts": services.sync_link(services.get_link(link_id), data["resolve"])}
+
+
+@blp.route("/settings")
+@requires("bridge.order.read")
+@blp.response(200, BridgeSettingsSchema)
+def get_settings():
+    """The invoice policy, shortage handling, overdue days and renewal notice."""
+    return services.get_settings()
+
+
+@blp.route("/settings", methods=["PATCH"])
+@requires("bridge.settings.write")
+@blp.arguments(BridgeSettingsSchema)
+@blp.response(200, BridgeSettingsSchema)
+def update_settings(data):
+    """Change the bridge settings."""
+    return services.update_settings(data)
+
+
+@blp.route("/orders")
+@requires("bridge.order.read")
+@blp.response(200, SalesOrderSchema(many=True))
+def list_orders():
+    """The orders won deals became, newest first (at most 200)."""
+    return db.session.scalars(sa.select(SalesOrder).order_by(SalesOrder.id.desc()).limit(200)).all()
+
+
+@blp.route("/orders/<int:order_id>")
+@requires("bridge.order.read")
+@blp.response(200, SalesOrderSchema)
+def get_order(order_id):
+    """One order with its lines and invoices."""
+    order = db.session.get(SalesOrder, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    return order
+
+
+@blp.route("/deals/<int:deal_id>/status")
+@requires("bridge.order.read")
+@blp.response(200, OrderStatusSchema)
+def deal_status(deal_id):
+    """The order of a deal with its delivery, invoice and payment state (404 without order)."""
+    found = status.deal_status(deal_id)
+    if found is None:
+        raise NotFound(f"deal {deal_id} has no order")
+    return found
+
+
+@blp.route("/deals/<int:deal_id>/contract", methods=["POST"])
+@requires("bridge.order.write")
+@blp.arguments(ContractSchema)
+@blp.response(200, ContractSchema)
+def mark_recurring(data, deal_id):
+    """Mark an open deal recurring (billing period and term in months)."""
+    return deals.mark_recurring(deal_id, data["period"], data["term_months"])
+
+
+@blp.route("/accounts/<int:account_id>/status")
+@requires("bridge.order.read")
+@blp.response(200, AccountStatusSchema)
+def account_status(account_id):
+    """An account's financial status (when finance is installed and it is linked) and orders."""
+    return {"account_id": account_id, "financial": status.financial_status(account_id),
+            "orders": status.account_orders(account_id)}
+
+
+@blp.route("/reconcile")
+@requires("bridge.reconcile.run")
+@blp.response(200, DriftSchema(many=True))
+def list_drift():
+    """Every drift between CRM and the ERP side, with its reason."""
+    return reconcile.reconcile(fix=False)
+
+
+@blp.route("/reconcile", methods=["POST"])
+@requires("bridge.reconcile.run")
+@blp.arguments(ReconcileArgsSchema)
+@blp.response(200, DriftSchema(many=True))
+def run_reconcile(data):
+    """Reconcile; with ``fix`` repair what is safe to repair."""
+    return reconcile.reconcile(fix=data["fix"])

@@ -1,7 +1,18 @@
-"""How the bridge plugs into the kernel and into the CRM's pages."""
+"""How the bridge plugs into the kernel, into CRM's events and pages, and (when installed)
+into finance's and inventory's events."""
 from core import hookimpl
-from core.contrib import MenuItem, Panel, Permission
-from core.registry import current_registry
+from core.contrib import MenuItem, Panel, Permission, Role, ScheduledJob
+
+PERMISSIONS = (
+    ("bridge.link.read", "See links between CRM accounts and finance customers"),
+    ("bridge.link.write", "Link CRM accounts to finance customers and resolve sync conflicts"),
+    ("bridge.order.read", "See the orders won deals became, and their ERP state"),
+    ("bridge.order.write", "Mark deals recurring"),
+    ("bridge.settings.write", "Change the bridge settings (invoice policy, shortages, overdue days)"),
+    ("bridge.override", "Win a deal despite a credit or stock problem, with a reason "
+                        "(granted with crm.deal.override, which CRM checks)"),
+    ("bridge.reconcile.run", "Run the reconciliation and repair drift"),
+)
 
 
 @hookimpl
@@ -13,10 +24,16 @@ def register_blueprints():
 
 @hookimpl
 def register_permissions():
-    return [
-        Permission("bridge.link.read", "See links between CRM accounts and finance customers"),
-        Permission("bridge.link.write", "Link CRM accounts to finance customers"),
-    ]
+    return [Permission(name, text) for name, text in PERMISSIONS]
+
+
+@hookimpl
+def register_roles():
+    every = tuple(name for name, _ in PERMISSIONS)
+    return [Role("Integration manager", "Runs the CRM-ERP hand-off: settings, reconciliation, overrides",
+                 every + ("crm.deal.override",)),
+            Role("Integration viewer", "Sees links, orders and their ERP state",
+                 ("bridge.link.read", "bridge.order.read"))]
 
 
 @hookimpl
@@ -25,18 +42,136 @@ def register_menu():
 
 
 @hookimpl
+def register_cli_commands():
+    from plugins.bridge.cli import group
+
+    return [group]
+
+
+@hookimpl
+def register_scheduled_jobs():
+    from plugins.bridge.contracts import run_renewals
+
+    return [ScheduledJob("bridge.renewals", 3600, run_renewals)]
+
+
+@hookimpl
+def load_demo_data(progress):
+    from plugins.bridge.demo import load
+
+    load(progress)
+
+
+# --- CRM ---
+
+
+@hookimpl
+def check_deal_won(deal):
+    from plugins.bridge.deals import problems
+
+    return problems(deal)
+
+
+@hookimpl
+def on_deal_won(event):
+    from plugins.bridge.deals import create_order
+
+    create_order(event.deal_id, event.override_reason)
+
+
+@hookimpl
+def on_case_resolved(event):
+    from plugins.bridge.cases import case_resolved
+
+    case_resolved(event)
+
+
+@hookimpl
+def on_account_changed(event):
+    """Carry shared fields the CRM changed to finance (conflicts stay for a person)."""
+    from plugins.bridge import services
+
+    if event.created or event.merged_into or not services.installed("erp_finance"):
+        return
+    link = services.link_for_account(event.account_id)
+    if link is not None and {"name", "address"} & set(event.changed):
+        services.sync_link(link)
+
+
+@hookimpl
+def product_catalog(query, limit):
+    from plugins.bridge import catalog
+
+    return catalog.products(query, limit)
+
+
+@hookimpl
+def product_availability(refs):
+    from plugins.bridge import catalog
+
+    return catalog.availability(refs)
+
+
+# --- finance and inventory (optional) ---
+
+
+@hookimpl(optionalhook=True)
+def on_invoice_posted(event):
+    from plugins.bridge import invoices
+
+    invoices.invoice_posted(event)
+
+
+@hookimpl(optionalhook=True)
+def on_payment_received(event):
+    from plugins.bridge import invoices
+
+    invoices.payment_received(event)
+
+
+@hookimpl(optionalhook=True)
+def on_invoice_paid(event):
+    from plugins.bridge import invoices
+
+    invoices.invoice_paid(event)
+
+
+@hookimpl(optionalhook=True)
+def on_credit_note_issued(event):
+    from plugins.bridge import invoices
+
+    invoices.credit_note_issued(event)
+
+
+@hookimpl(optionalhook=True)
+def on_delivery_done(event):
+    from plugins.bridge import deliveries
+
+    deliveries.delivery_done(event)
+
+
+# --- panels on CRM pages ---
+
+
+@hookimpl
 def panels(slot, obj):
-    """'Financial status' on the CRM account page, when finance is installed."""
-    if slot != "crm.account" or not current_registry().is_installed("erp_finance"):
-        return None
     from flask_login import current_user
 
-    if not current_user.can("bridge.link.read"):
-        return None
-    from plugins.bridge.services import link_for_account
-    from plugins.erp_finance.services import get_customer
+    from plugins.bridge import cases, services, status
 
-    link = link_for_account(obj.id)
-    customer = get_customer(link.customer_id) if link else None
-    return [Panel("Financial status", "bridge/panel_financial.html",
-                  {"account": obj, "link": link, "customer": customer}, order=10)]
+    found = []
+    if slot == "crm.account" and current_user.can("bridge.link.read") and services.installed("erp_finance"):
+        link = services.link_for_account(obj.id)
+        found.append(Panel("Financial status", "bridge/panel_financial.html",
+                           {"account": obj, "link": link, "status": status.financial_status(obj.id),
+                            "conflicts": services.sync_status(link) if link else []}, order=10))
+    if slot == "crm.account" and current_user.can("bridge.order.read"):
+        found.append(Panel("Orders and deliveries", "bridge/panel_orders.html",
+                           {"orders": status.account_orders(obj.id)}, order=11))
+    if slot == "crm.deal" and current_user.can("bridge.order.read"):
+        found.append(Panel("Order", "bridge/panel_deal.html",
+                           {"deal": obj, "order": status.deal_status(obj.id)}, order=10))
+    if slot == "crm.case" and current_user.can("bridge.order.read"):
+        found.append(Panel("Credit note", "bridge/panel_case.html",
+                           {"credit": cases.credit_of_case(obj.id)}, order=10))
+    return found

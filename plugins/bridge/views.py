@@ -1,11 +1,12 @@
-"""Bridge pages: the account links and the link action."""
+"""Bridge pages: account links and sync, orders, settings, reconciliation."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.db import db
+from core.errors import ValidationFailed
 from core.permissions import requires
-from plugins.bridge import services
-from plugins.bridge.models import AccountLink
+from plugins.bridge import reconcile, services, status
+from plugins.bridge.models import INVOICE_POLICIES, AccountLink, SalesOrder
 from plugins.crm.models import Account
 
 bp = Blueprint("bridge", __name__, url_prefix="/bridge", template_folder="templates")
@@ -23,6 +24,72 @@ def links():
 @bp.route("/accounts/<int:account_id>/link", methods=["POST"])
 @requires("bridge.link.write")
 def link_account(account_id):
-    link = services.link_account(account_id)
+    link = services.link_account(account_id, request.form.get("tax_id"))
     flash(f"Account linked to finance customer {link.customer_id} ({link.matched_by}).", "success")
     return redirect(url_for("crm.account_detail", record_id=account_id))
+
+
+@bp.route("/links/<int:link_id>/sync", methods=["POST"])
+@requires("bridge.link.write")
+def sync_link(link_id):
+    link = services.get_link(link_id)
+    resolve = {k.removeprefix("resolve_"): v for k, v in request.form.items()
+               if k.startswith("resolve_") and v in ("crm", "finance")}
+    conflicts = services.sync_link(link, resolve)
+    if conflicts:
+        flash("Synced; conflicts left on " + ", ".join(c["field"] for c in conflicts) + ".", "warning")
+    else:
+        flash("Shared fields are in sync.", "success")
+    return redirect(url_for("crm.account_detail", record_id=link.account_id))
+
+
+@bp.route("/orders")
+@requires("bridge.order.read")
+def orders():
+    query = (request.args.get("q") or "").strip()
+    stmt = sa.select(SalesOrder).order_by(SalesOrder.id.desc())
+    if query:
+        stmt = stmt.where(SalesOrder.number.ilike(f"%{query}%"))
+    rows = [status.order_summary(o) for o in db.session.scalars(stmt.limit(100))]
+    return render_template("bridge/orders.html", rows=rows, q=query)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires("bridge.order.read")
+def settings():
+    current, errors = services.get_settings(), {}
+    if request.method == "POST":
+        from flask_login import current_user
+
+        if not current_user.can("bridge.settings.write"):
+            from werkzeug.exceptions import Forbidden
+
+            raise Forbidden()
+        try:
+            form = request.form
+            services.update_settings({
+                "invoice_policy": form.get("invoice_policy"),
+                "shortage_blocking": form.get("shortage_blocking") == "on",
+                "overdue_days": int(form.get("overdue_days") or 0),
+                "renewal_days": int(form.get("renewal_days") or 0)})
+            flash("Bridge settings saved.", "success")
+            return redirect(url_for("bridge.settings"))
+        except ValueError:
+            errors = {"overdue_days": ["A whole number of days."]}
+        except ValidationFailed as exc:
+            errors = exc.errors
+        db.session.rollback()
+        current = services.get_settings()
+    return render_template("bridge/settings.html", settings=current, policies=INVOICE_POLICIES,
+                           errors=errors), (422 if errors else 200)
+
+
+@bp.route("/reconcile", methods=["GET", "POST"])
+@requires("bridge.reconcile.run")
+def reconcile_page():
+    fix = request.method == "POST"
+    found = reconcile.reconcile(fix=fix)
+    if fix:
+        flash(f"{sum(d['fixed'] for d in found)} drift(s) repaired.", "success")
+        return redirect(url_for("bridge.reconcile_page"))
+    return render_template("bridge/reconcile.html", drift=found)

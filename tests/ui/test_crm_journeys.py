@@ -32,7 +32,9 @@ def test_public_lead_form_then_convert_then_drag_the_deal_to_won(page, sign_in, 
     transfer = page.evaluate_handle("() => new DataTransfer()")
     card.dispatch_event("dragstart", {"dataTransfer": transfer})
     won.dispatch_event("dragover", {"dataTransfer": transfer})
-    won.dispatch_event("drop", {"dataTransfer": transfer})
+    with page.expect_response("**/crm/board/move") as moved:  # the server saves and validates
+        won.dispatch_event("drop", {"dataTransfer": transfer})
+    assert moved.value.ok
     card.dispatch_event("dragend", {"dataTransfer": transfer})
     page.wait_for_function(
         "() => [...document.querySelectorAll('.board-column')].some(c => c.textContent.includes('Won') "

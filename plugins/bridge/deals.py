@@ -1,0 +1,249 @@
+"""CRM deal events: the checks before a win, and the order a won deal becomes.
+
+``create_order`` runs inside the win's transaction (``on_deal_won``): any failing step
+raises a RuleViolation naming the step, and the whole win rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.errors import RuleViolation, TandemError
+from plugins.bridge import services
+from plugins.bridge.models import Contract, OrderInvoice, SalesOrder, SalesOrderLine
+from plugins.crm.hookspecs import DealProblem, DealToWin
+from plugins.crm.models import Deal, Quote
+
+ZERO = Decimal("0")
+
+
+def accepted_quote(deal_id: int) -> Quote | None:
+    """The deal's accepted quote (the latest one), if any."""
+    return db.session.scalar(sa.select(Quote).where(Quote.deal_id == deal_id, Quote.state == "accepted")
+                             .order_by(Quote.id.desc()).limit(1))
+
+
+def order_for_deal(deal_id: int) -> SalesOrder | None:
+    """The order a won deal became, if any."""
+    return db.session.scalar(sa.select(SalesOrder).where(SalesOrder.deal_id == deal_id))
+
+
+def _stock_product(ref: str | None):
+    """The stocked inventory product a line's reference names (None for services/free text)."""
+    if not ref or not services.installed("erp_inventory"):
+        return None
+    from plugins.erp_inventory import services as inventory
+
+    product = inventory.product_by_sku(ref)
+    return product if product is not None and product.type != "service" else None
+
+
+# --- check_deal_won ---
+
+
+def problems(deal: DealToWin) -> list[DealProblem]:
+    """Credit limit and overdue invoices (finance), stock shortages (inventory). Reads only."""
+    found = []
+    settings = services.get_settings()
+    if services.installed("erp_finance") and deal.account_id is not None:
+        found += _credit_problems(deal, settings.overdue_days)
+    if services.installed("erp_inventory"):
+        quote = accepted_quote(deal.deal_id)
+        for line in quote.lines if quote else []:
+            found += _shortage(line.product_ref, line.quantity, settings.shortage_blocking)
+    return found
+
+
+def _credit_problems(deal: DealToWin, overdue_days: int) -> list[DealProblem]:
+    fin = services.finance()
+    customer_id = services.account_customer_id(deal.account_id)
+    if customer_id is None:
+        return []
+    status = fin.customer_status(customer_id)
+    found = []
+    amount = deal.amount * fin.rate_for(deal.currency, dt.date.today()) \
+        if deal.currency != status.currency else deal.amount
+    # a limit of 0 means credit is not managed for this customer: nothing to check
+    if status.credit_limit > 0 and status.balance + amount > status.credit_limit:
+        found.append(DealProblem(
+            code="credit_limit", plugin="bridge",
+            message=f"the customer owes {status.balance} {status.currency}; with this deal "
+                    f"({amount:.2f}) that is over its credit limit of {status.credit_limit}"))
+    overdue = fin.overdue_invoices(min_days=max(overdue_days, 1), customer_id=customer_id)
+    if overdue:
+        numbers = ", ".join(r["number"] for r in overdue[:5])
+        found.append(DealProblem(code="overdue_invoices", plugin="bridge",
+                                 message=f"invoices overdue by more than {overdue_days} days: {numbers}"))
+    return found
+
+
+def _shortage(ref: str | None, quantity: Decimal, blocking: bool) -> list[DealProblem]:
+    product = _stock_product(ref)
+    if product is None or product.type != "stockable":
+        return []
+    from plugins.erp_inventory import services as inventory
+
+    free = inventory.availability(product.id).available
+    if free >= quantity:
+        return []
+    return [DealProblem(code="stock_shortage", plugin="bridge", blocking=blocking,
+                        message=f"{product.sku}: {quantity} ordered, {max(free, ZERO)} available")]
+
+
+# --- on_deal_won ---
+
+
+def _step(name: str, action, *args):
+    """Run one step of the hand-off; a failure names the step in the reason."""
+    try:
+        return action(*args)
+    except TandemError as exc:
+        raise RuleViolation(f"{name}: {exc.message}", code=f"bridge_{name}_failed") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure refuses the win with a reason
+        raise RuleViolation(f"{name}: {type(exc).__name__}: {exc}", code=f"bridge_{name}_failed") from exc
+
+
+def create_order(deal_id: int, override_reason: str | None = None) -> SalesOrder:
+    """The order of a won deal, from its accepted quote (or its amount as one line);
+    with inventory stock is reserved and a delivery prepared; with finance the customer is
+    linked and the invoice made (now, or on delivery), or a billing schedule for a contract.
+
+    Idempotent: a deal that has its order gets nothing more.
+    """
+    existing = order_for_deal(deal_id)
+    if existing is not None:
+        return existing
+    deal = db.session.get(Deal, deal_id)
+    settings = services.get_settings()
+    order = _step("order", _new_order, deal, settings.invoice_policy, override_reason)
+    if services.installed("erp_inventory"):
+        _step("stock", reserve_and_deliver, order)
+    if services.installed("erp_finance") and deal.account_id is not None:
+        order.customer_id = _step("customer", services.account_customer_id, deal.account_id, True)
+        contract = db.session.scalar(sa.select(Contract).where(Contract.deal_id == deal.id))
+        if contract is not None:
+            _step("schedule", _schedule_contract, order, contract)
+        elif settings.invoice_policy == "on_order" or not any(l.delivered < l.quantity and _stock_product(l.product_ref)
+                                                                for l in order.lines):
+            _step("invoice", invoice_order, order, None, None)
+    db.session.flush()
+    return order
+
+
+def _new_order(deal: Deal, policy: str, override_reason: str | None) -> SalesOrder:
+    quote = accepted_quote(deal.id)
+    order = SalesOrder(number=f"SO-{deal.id:05d}", deal_id=deal.id, account_id=deal.account_id,
+                       quote_id=quote.id if quote else None, currency=quote.currency if quote else deal.currency,
+                       invoice_policy=policy, state="open", override_reason=override_reason)
+    if quote is not None:
+        order.lines = [SalesOrderLine(position=l.position, description=l.description, product_ref=l.product_ref,
+                                      quantity=l.quantity, unit_price=l.unit_price, discount=l.discount,
+                                      tax_rate=l.tax_rate, net=l.net) for l in quote.lines]
+    elif deal.amount > 0:
+        order.lines = [SalesOrderLine(position=0, description=deal.title, quantity=Decimal("1"),
+                                      unit_price=deal.amount, net=deal.amount)]
+    order.amount = sum((l.net for l in order.lines), Decimal("0.00"))
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def reserve_and_deliver(order: SalesOrder) -> None:
+    """Reserve what is available of each product line and prepare its delivery (ready);
+    the shortfall goes on a draft backorder delivery, reserved when it is confirmed."""
+    from plugins.erp_inventory import services as inventory
+
+    ready, short = [], []
+    for line in order.lines:
+        product = _stock_product(line.product_ref)
+        if product is None:
+            continue
+        free = inventory.availability(product.id).available if product.type == "stockable" else line.quantity
+        take = min(line.quantity, max(free, ZERO))
+        if take > 0:
+            inventory.reserve_stock(order.number, product.id, take)
+            ready.append({"product_id": product.id, "quantity": take})
+        if line.quantity > take:
+            short.append({"product_id": product.id, "quantity": line.quantity - take})
+        line.reserved, line.backordered = take, line.quantity - take
+    first = inventory.create_delivery(order.number, ready) if ready else None
+    if short:
+        inventory.create_document({"kind": "delivery", "reference": order.number, "lines": short,
+                                   "backorder_of_id": first.id if first else None,
+                                   "notes": f"Backorder of {order.number}"})
+
+
+def _sale_tax_id(rate: Decimal) -> int | None:
+    """The active sale tax of finance with this rate (None for 0 %)."""
+    from plugins.erp_finance import services as finance
+
+    return finance.sale_tax_for_rate(rate)
+
+
+def invoice_order(order: SalesOrder, quantities: dict[int, Decimal] | None, delivery_id: int | None):
+    """Invoice and post ``quantities`` of the order's lines (line id -> quantity; None: all
+    that is not invoiced yet). Returns the OrderInvoice, or None when nothing is due."""
+    fin = services.finance()
+    rows, billed = [], []
+    for line in order.lines:
+        wanted = (line.quantity - line.invoiced) if quantities is None else quantities.get(line.id, ZERO)
+        if wanted <= 0:
+            continue
+        rows.append({"description": line.description, "product_ref": line.product_ref, "quantity": wanted,
+                     "unit_price": line.unit_price, "discount": line.discount,
+                     "tax_id": _sale_tax_id(line.tax_rate)})
+        billed.append((line, wanted))
+    if not rows or sum((l.unit_price * q for l, q in billed), ZERO) <= 0:
+        return None
+    invoice = fin.create_invoice({"customer_id": order.customer_id, "currency": order.currency,
+                                  "reference": order.number, "lines": rows})
+    record = OrderInvoice(order_id=order.id, invoice_id=invoice.id, delivery_id=delivery_id,
+                          state="draft", amount=invoice.amount_total)
+    order.invoices.append(record)
+    for line, wanted in billed:
+        line.invoiced += wanted
+    db.session.flush()
+    fin.post_invoice(invoice)  # on_invoice_posted finds the record and notes it on the deal
+    record.number, record.state = invoice.number, invoice.state
+    db.session.flush()
+    return record
+
+
+def _schedule_contract(order: SalesOrder, contract: Contract) -> None:
+    from plugins.erp_finance.schedules import add_months
+
+    fin = services.finance()
+    contract.starts_on = dt.date.today()
+    contract.ends_on = add_months(contract.starts_on, contract.term_months) - dt.timedelta(days=1)
+    schedule = fin.create_schedule({
+        "name": f"{order.number} contract", "customer_id": order.customer_id, "period": contract.period,
+        "start_date": contract.starts_on, "end_date": contract.ends_on, "currency": order.currency,
+        "lines": [{"description": l.description, "product_ref": l.product_ref, "quantity": l.quantity,
+                   "unit_price": l.unit_price, "discount": l.discount, "tax_id": _sale_tax_id(l.tax_rate)}
+                  for l in order.lines]})
+    contract.schedule_id = schedule.id
+    db.session.flush()
+
+
+def mark_recurring(deal_id: int, period: str, term_months: int) -> Contract:
+    """Mark an open deal recurring: once won it is billed by a schedule and renewed."""
+    from core.errors import NotFound, ValidationFailed
+    from plugins.bridge.models import PERIODS
+
+    deal = db.session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"deal {deal_id} not found")
+    if period not in PERIODS:
+        raise ValidationFailed({"period": [f"Choose one of {', '.join(PERIODS)}."]})
+    if not 1 <= int(term_months) <= 120:
+        raise ValidationFailed({"term_months": ["Between 1 and 120 months."]})
+    if deal.status != "open":
+        raise RuleViolation(f"deal “{deal.title}” is {deal.status}", code="deal_closed")
+    contract = db.session.scalar(sa.select(Contract).where(Contract.deal_id == deal_id)) or Contract(deal_id=deal_id)
+    contract.period, contract.term_months = period, int(term_months)
+    db.session.add(contract)
+    db.session.flush()
+    return contract

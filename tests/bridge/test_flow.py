@@ -1,0 +1,202 @@
+"""The quote-to-cash story through the JSON API only, with all four modules installed."""
+from __future__ import annotations
+
+from tests.bridge.conftest import ok
+from tests.conformance import check_plugin
+
+
+def test_conformance(app):
+    check_plugin(app, "bridge")
+
+
+def test_lead_to_cash_end_to_end(api, flow):
+    a = flow.product("BR-A", "100.00", 10)
+    b = flow.product("BR-B", "50.00", 10)
+    deal_id, account_id = flow.deal(lines=[{"product_ref": "BR-A", "quantity": "2"},
+                                           {"product_ref": "BR-B", "quantity": "3"}])
+    ok(flow.win(deal_id))
+
+    order = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))
+    assert order["amount"] == "350.00" and order["delivery_state"] == "waiting"
+    assert [i["state"] for i in order["invoices"]] == ["posted"]
+    for product in (a, b):
+        reservations = ok(api.get(f"/api/v1/inventory/products/{product['id']}"))
+        assert reservations["id"] == product["id"]
+    docs = ok(api.get("/api/v1/inventory/documents", query_string={"q": order["number"]}))
+    delivery = next(d for d in docs["items"] if d["reference"] == order["number"])
+    assert delivery["state"] == "ready"
+
+    ok(api.post(f"/api/v1/inventory/documents/{delivery['id']}/validate", json={}))
+    invoice = order["invoices"][0]
+    customer_id = ok(api.get("/api/v1/bridge/links"))[0]["customer_id"]
+    ok(api.post("/api/v1/finance/payments", json={
+        "customer_id": customer_id, "amount": invoice["amount"],
+        "allocations": [{"invoice_id": invoice["invoice_id"], "amount": invoice["amount"]}]}))
+
+    status = ok(api.get(f"/api/v1/bridge/accounts/{account_id}/status"))
+    assert status["financial"]["balance"] == "0.00" and status["financial"]["open_invoices"] == 0
+    assert status["orders"][0]["delivery_state"] == "delivered"
+    assert status["orders"][0]["invoice_state"] == "paid"
+    timeline = ok(api.get("/api/v1/crm/activities", query_string={"deal_id": deal_id, "per_page": 50}))
+    subjects = [a["subject"] for a in timeline["items"]]
+    assert f"Invoice {invoice['number']} paid in full" in subjects
+    assert any(s.startswith("Delivery ") for s in subjects)
+
+
+def test_rewin_and_double_delivery_create_nothing_more(app, api, flow):
+    deal_id, _ = flow.deal(amount="500.00")
+    ok(flow.win(deal_id))
+    ok(flow.win(deal_id))
+    from core.db import db
+    from core.events import emit
+    from plugins.bridge.models import OrderInvoice, SalesOrder
+    from plugins.crm.hookspecs import DealWon
+    from decimal import Decimal
+
+    with app.test_request_context(), app.app_context():
+        assert emit("on_deal_won", DealWon(deal_id, None, Decimal("500.00"), "EUR", None),
+                    key=f"deal:{deal_id}:won") is False
+        from plugins.bridge.deals import create_order
+
+        create_order(deal_id)  # delivered again by hand: the existing order is returned
+        assert db.session.query(SalesOrder).filter_by(deal_id=deal_id).count() == 1
+        assert db.session.query(OrderInvoice).count() == 1
+        db.session.rollback()
+
+
+def test_credit_limit_blocks_and_override_wins(api, flow):
+    first, account_id = flow.deal(amount="800.00")
+    ok(flow.win(first))
+    link = ok(api.get("/api/v1/bridge/links"))[0]
+    ok(api.patch(f"/api/v1/finance/customers/{link['customer_id']}", json={"credit_limit": "1000.00"}))
+    second = ok(api.post("/api/v1/crm/deals", json={"title": "More tools", "account_id": account_id,
+                                                    "amount": "300.00"}))["id"]
+    refused = flow.win(second)
+    assert refused.status_code == 409
+    assert "credit limit" in refused.get_json()["message"]
+    won = ok(flow.win(second, override_reason="CFO approved"))
+    assert won["status"] == "won"
+    order = ok(api.get(f"/api/v1/bridge/deals/{second}/status"))
+    assert order["amount"] == "300.00"
+
+
+def test_shortage_warns_or_blocks_per_setting(api, flow):
+    flow.product("BR-S", "10.00", 1)
+    deal_id, _ = flow.deal(company="Short Co", email="a@short.example",
+                           lines=[{"product_ref": "BR-S", "quantity": "4"}])
+    problems = ok(api.get(f"/api/v1/crm/deals/{deal_id}/problems"))
+    assert [(p["code"], p["blocking"]) for p in problems] == [("stock_shortage", False)]
+    ok(api.patch("/api/v1/bridge/settings", json={"shortage_blocking": True}))
+    assert flow.win(deal_id).status_code == 409
+    ok(api.patch("/api/v1/bridge/settings", json={"shortage_blocking": False}))
+    ok(flow.win(deal_id))
+    order = ok(api.get("/api/v1/bridge/orders"))[0]
+    assert order["lines"][0]["reserved"] == "1.000" and order["lines"][0]["backordered"] == "3.000"
+
+
+def test_a_failing_step_rolls_the_win_back(app, api, flow, monkeypatch):
+    flow.product("BR-F", "20.00", 5)
+    deal_id, _ = flow.deal(company="Fail Co", email="a@fail.example",
+                           lines=[{"product_ref": "BR-F", "quantity": "2"}])
+    from plugins.erp_finance import services as finance
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("ledger is closed")
+
+    monkeypatch.setattr(finance, "create_invoice", broken)
+    refused = flow.win(deal_id)
+    assert refused.status_code == 409
+    assert "invoice: RuntimeError: ledger is closed" in refused.get_json()["message"]
+    assert ok(api.get(f"/api/v1/crm/deals/{deal_id}"))["status"] == "open"
+    assert ok(api.get("/api/v1/bridge/orders")) == []
+    from core.db import db
+    from plugins.erp_inventory.models import Reservation, StockDocument
+
+    with app.app_context():
+        assert db.session.query(Reservation).count() == 0
+        assert db.session.query(StockDocument).filter_by(kind="delivery").count() == 0
+
+
+def test_invoice_on_delivery(api, flow):
+    flow.product("BR-D", "30.00", 5)
+    ok(api.patch("/api/v1/bridge/settings", json={"invoice_policy": "on_delivery"}))
+    deal_id, _ = flow.deal(company="Later Co", email="a@later.example",
+                           lines=[{"product_ref": "BR-D", "quantity": "2"}])
+    ok(flow.win(deal_id))
+    order = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))
+    assert order["invoices"] == []
+    docs = ok(api.get("/api/v1/inventory/documents", query_string={"q": order["number"]}))["items"]
+    ok(api.post(f"/api/v1/inventory/documents/{docs[0]['id']}/validate", json={}))
+    order = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))
+    assert [(i["state"], i["amount"]) for i in order["invoices"]] == [("posted", "60.00")]
+    assert ok(api.get("/api/v1/bridge/reconcile")) == []
+
+
+def test_case_credit_note(api, flow):
+    deal_id, account_id = flow.deal(company="Case Co", email="a@case.example", amount="400.00")
+    ok(flow.win(deal_id))
+    number = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))["invoices"][0]["number"]
+    case = ok(api.post("/api/v1/crm/cases", json={"subject": "Broken part", "account_id": account_id}))
+    ok(api.post(f"/api/v1/crm/cases/{case['id']}/resolve",
+                json={"resolution": f"Agreed: credit 120.00 on {number}."}))
+    status = ok(api.get(f"/api/v1/bridge/accounts/{account_id}/status"))
+    assert status["financial"]["balance"] == "280.00"
+    bad = ok(api.post("/api/v1/crm/cases", json={"subject": "Wrong", "account_id": account_id}))
+    refused = api.post(f"/api/v1/crm/cases/{bad['id']}/resolve", json={"resolution": "credit 5 on INV/NOPE"})
+    assert refused.status_code == 409 and "no customer invoice INV/NOPE" in refused.get_json()["message"]
+
+
+def test_sync_conflict_is_shown_not_overwritten(app, api, flow):
+    deal_id, account_id = flow.deal(company="Sync Co", email="a@sync.example", amount="10.00")
+    link = ok(api.post("/api/v1/bridge/links", json={"account_id": account_id, "tax_id": "de123"}))
+    customer = f"/api/v1/finance/customers/{link['customer_id']}"
+    assert ok(api.get(customer))["tax_id"] == "DE123"
+    ok(api.patch(f"/api/v1/crm/accounts/{account_id}", json={"address": "1 CRM Road"}))
+    assert ok(api.get(customer))["billing_address"] == "1 CRM Road"  # flowed from CRM
+    ok(api.patch(customer, json={"name": "Sync Company GmbH"}))
+    ok(api.patch(f"/api/v1/crm/accounts/{account_id}", json={"name": "Sync Corp"}))
+    conflicts = ok(api.get(f"/api/v1/bridge/links/{link['id']}/sync"))["conflicts"]
+    assert [(c["field"], c["crm"], c["finance"]) for c in conflicts] == [("name", "Sync Corp", "Sync Company GmbH")]
+    assert ok(api.get(customer))["name"] == "Sync Company GmbH"
+    left = ok(api.post(f"/api/v1/bridge/links/{link['id']}/sync", json={"resolve": {"name": "finance"}}))
+    assert left["conflicts"] == []
+    assert ok(api.get(f"/api/v1/crm/accounts/{account_id}"))["name"] == "Sync Company GmbH"
+
+
+def test_recurring_deal_gets_a_schedule_and_a_renewal(app, api, flow):
+    deal_id, account_id = flow.deal(company="Renew Co", email="a@renew.example", amount="99.00")
+    ok(api.post(f"/api/v1/bridge/deals/{deal_id}/contract", json={"period": "monthly", "term_months": 1}))
+    ok(flow.win(deal_id))
+    order = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))
+    assert order["invoices"] == []  # billed by the schedule instead
+    from core.db import db, transaction
+    from plugins.bridge.contracts import open_renewals
+    from plugins.bridge.models import Contract
+
+    with app.app_context(), transaction():
+        contract = db.session.query(Contract).filter_by(deal_id=deal_id).one()
+        assert contract.schedule_id is not None
+        created = open_renewals()
+        assert [d.title for d in created] == ["Renewal: Renew Co"]
+        assert open_renewals() == []
+
+
+def test_reconcile_finds_and_fixes_a_drift(app, api, flow):
+    deal_id, _ = flow.deal(company="Drift Co", email="a@drift.example", amount="70.00")
+    ok(flow.win(deal_id))
+    assert ok(api.get("/api/v1/bridge/reconcile")) == []
+    from core.db import db, transaction
+    from plugins.bridge.models import SalesOrder
+
+    with app.app_context(), transaction():
+        db.session.delete(db.session.query(SalesOrder).filter_by(deal_id=deal_id).one())
+    drift = ok(api.get("/api/v1/bridge/reconcile"))
+    assert [(d["kind"], d["ref"]) for d in drift] == [("missing_order", f"deal:{deal_id}")]
+    fixed = ok(api.post("/api/v1/bridge/reconcile", json={"fix": True}))
+    assert fixed[0]["fixed"] is True
+    assert ok(api.get("/api/v1/bridge/reconcile")) == []
+
+
+def test_pages_answer(admin, flow):
+    for url in ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile"):
+        assert admin.get(url).status_code == 200, url
