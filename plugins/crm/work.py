@@ -4,9 +4,6 @@ rules, notifications and quotes. Like ``services``, the only code changing these
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-import email.utils
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -98,6 +95,8 @@ def _touch_deal(activity: Activity) -> None:
 
 def parse_email(raw: str) -> dict:
     """The parts of a raw RFC 822 message a CRM keeps."""
+    import email.policy  # imported here: the email package costs every worker ~60 ms at start
+    import email.utils
     message = email.message_from_string(raw, policy=email.policy.default)
     if not message.get("From"):
         raise ValidationFailed({"raw": ["Not an email: it has no From header."]})
@@ -122,6 +121,8 @@ def log_email(data: dict) -> Activity:
         known = db.session.scalar(sa.select(Activity).where(Activity.message_id == parts["message_id"]))
         if known is not None:
             return known
+    import email.utils
+
     addresses = [a for _, a in email.utils.getaddresses([parts.get("from") or ""] + list(parts.get("to") or []))]
     contact = next((found[0] for a in addresses if (found := contacts_by_email(a))), None)
     if contact is None:
