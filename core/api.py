@@ -180,6 +180,8 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
         for method, operation in operations.items():
             if not isinstance(operation, dict) or method == "parameters":
                 continue
+            if method in ("post", "put", "patch", "delete"):
+                operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IdempotencyKey"})
             permission = permissions.get((path, method))
             if permission and permission != PUBLIC:
                 operation["security"] = [{"bearerAuth": []}]
@@ -199,7 +201,12 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
     used_tags = {tag for ops in paths.values() for op in ops.values()
                  if isinstance(op, dict) for tag in op.get("tags", [])}
     spec["tags"] = [t for t in spec.get("tags", []) if t["name"] in used_tags]
-    spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = {
+    spec.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = {
+        "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+        "description": "Makes a retry safe: a repeat with the same key and body returns the first response "
+                       "and changes nothing; the same key with another body is a 409 idempotency_key_reused; "
+                       "a repeat while the first still runs is a 409 idempotency_key_in_progress. Kept 24 h, per user."}
+    spec["components"].setdefault("securitySchemes", {})["bearerAuth"] = {
         "type": "http", "scheme": "bearer",
         "description": "An API token (create one on your profile page or with `tandem tokens create`)"}
     return spec

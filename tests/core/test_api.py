@@ -188,3 +188,14 @@ def test_openapi_bounds_are_numbers(app):
 
     text = json.dumps(app.test_client().get("/api/openapi.json").get_json())
     assert not re.search(r'"(minimum|maximum)": "', text)
+
+
+def test_openapi_documents_the_idempotency_key_on_every_write(app):
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    assert spec["components"]["parameters"]["IdempotencyKey"]["in"] == "header"
+    writes = [(path, m, op) for path, ops in spec["paths"].items() for m, op in ops.items()
+              if m in ("post", "put", "patch", "delete")]
+    assert len(writes) > 30
+    for path, method, op in writes:
+        refs = [p.get("$ref") for p in op.get("parameters", [])]
+        assert "#/components/parameters/IdempotencyKey" in refs, (method, path)
