@@ -109,13 +109,15 @@ def revision(registry, info, message: str) -> str:
     versions.mkdir(parents=True, exist_ok=True)
     prefix = "core_" if essential else info.manifest.table_prefix
     cfg = _config(registry, db.session.connection(), table_prefix=prefix)
+    # Every revision depends on the current heads of the kernel and the plugin's
+    # dependencies: its tables may refer to theirs, so purging one of those must first
+    # take this plugin's tables down (PostgreSQL refuses to drop a referenced table).
+    needed = [CORE_BRANCH] + [d for d in info.manifest.depends if registry.get(d).migrations_path is not None]
+    script = _script(registry)
+    heads = sorted({r.revision for b in needed for r in script.revision_map.get_revisions(f"{b}@head")})
     if any(versions.glob("*.py")):
-        kwargs = {"head": f"{branch}@head"}
-    else:  # a new branch depends on the kernel's and its dependencies' current heads
-        needed = [CORE_BRANCH] + [d for d in info.manifest.depends
-                                  if registry.get(d).migrations_path is not None]
-        script = _script(registry)
-        heads = sorted({r.revision for b in needed for r in script.revision_map.get_revisions(f"{b}@head")})
+        kwargs = {"head": f"{branch}@head", "depends_on": None if essential else heads}
+    else:
         kwargs = {"head": "base", "branch_label": branch, "depends_on": None if essential else heads}
     number = len(list(versions.glob("*.py"))) + 1
     from alembic import command

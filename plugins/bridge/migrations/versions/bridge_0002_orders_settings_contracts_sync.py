@@ -11,7 +11,7 @@ import sqlalchemy as sa
 revision = 'bridge_0002'
 down_revision = 'bridge_0001'
 branch_labels = None
-depends_on = None
+depends_on = 'crm_0002'  # its tables refer to crm_deal, crm_quote and crm_case
 
 
 def upgrade():
