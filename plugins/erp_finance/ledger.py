@@ -398,15 +398,14 @@ def fiscal_year_for(date: dt.date) -> FiscalYear:
     year = holding()
     if year is None:
         start, end = dt.date(date.year, 1, 1), dt.date(date.year, 12, 31)
-        if db.session.scalar(sa.select(FiscalYear.id).where(FiscalYear.date_start <= end,
-                                                            FiscalYear.date_end >= start)):
-            raise RuleViolation(f"no fiscal year holds {date.isoformat()}; create one first",
-                                code="no_fiscal_year")
-        # concurrent first postings of a year may both get here: one insert wins
-        now = utcnow()
-        db.session.execute(_insert(FiscalYear).values(
-            name=str(date.year), date_start=start, date_end=end, state="open", created_at=now,
-            updated_at=now).on_conflict_do_nothing(index_elements=["name"]))
+        # Concurrent first postings of a year may all get here: one insert wins, and a
+        # year another transaction just opened counts as an overlap but also holds the date.
+        if not db.session.scalar(sa.select(FiscalYear.id).where(FiscalYear.date_start <= end,
+                                                                FiscalYear.date_end >= start)):
+            now = utcnow()
+            db.session.execute(_insert(FiscalYear).values(
+                name=str(date.year), date_start=start, date_end=end, state="open", created_at=now,
+                updated_at=now).on_conflict_do_nothing(index_elements=["name"]))
         year = holding()
         if year is None:
             raise RuleViolation(f"no fiscal year holds {date.isoformat()}; create one first",
