@@ -75,8 +75,9 @@ def sign_in(page, live_server):
 
 
 def shot(page, name: str, keep: bool = False) -> None:
-    """Save a screenshot of the journey; ``keep`` also puts it in docs/screenshots."""
+    """Save a screenshot of the journey in test-results/; with ``keep`` and
+    TANDEM_UPDATE_SCREENSHOTS=1 also refresh its copy in docs/screenshots (the README's)."""
     RESULTS.mkdir(exist_ok=True)
     page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=True)
-    if keep:
+    if keep and os.environ.get("TANDEM_UPDATE_SCREENSHOTS") == "1":
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
