@@ -13,6 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import db, utcnow
@@ -57,9 +58,22 @@ class CustomValue(db.Model):
 
 
 def fields_for(record_type: str) -> list[CustomField]:
-    """The custom fields of a record type, in the order they were added."""
-    return db.session.scalars(sa.select(CustomField).where(CustomField.record_type == record_type)
-                              .order_by(CustomField.id)).all()
+    """The custom fields of a record type, in the order they were added.
+
+    Read once per request (a list page asks for them for its filters, its query and its
+    template); defining or deleting a field forgets what was read.
+    """
+    cache = g.setdefault("tandem_custom_fields", {}) if has_app_context() else {}
+    if record_type not in cache:
+        cache[record_type] = db.session.scalars(
+            sa.select(CustomField).where(CustomField.record_type == record_type)
+            .order_by(CustomField.id)).all()
+    return cache[record_type]
+
+
+def _forget() -> None:
+    if has_app_context():
+        g.pop("tandem_custom_fields", None)
 
 
 def define_field(record_type: str, name: str, label: str, kind: str, choices: list[str] | None,
@@ -87,6 +101,7 @@ def define_field(record_type: str, name: str, label: str, kind: str, choices: li
                         choices=choices if kind == "choice" else [], required=bool(required))
     db.session.add(field)
     db.session.flush()
+    _forget()
     return field
 
 
@@ -97,6 +112,7 @@ def delete_field(field_id: int) -> None:
         raise NotFound(f"custom field {field_id} not found")
     db.session.execute(sa.delete(CustomValue).where(CustomValue.field_id == field_id))
     db.session.delete(field)
+    _forget()
 
 
 # --- values ---
