@@ -43,6 +43,8 @@ def _stock_product(ref: str | None):
 
 # --- check_deal_won ---
 
+OVERRIDE = "bridge.override"
+
 
 def problems(deal: DealToWin) -> list[DealProblem]:
     """Credit limit and overdue invoices (finance), stock shortages (inventory). Reads only."""
@@ -69,13 +71,13 @@ def _credit_problems(deal: DealToWin, overdue_days: int) -> list[DealProblem]:
     # a limit of 0 means credit is not managed for this customer: nothing to check
     if status.credit_limit > 0 and status.balance + amount > status.credit_limit:
         found.append(DealProblem(
-            code="credit_limit", plugin="bridge",
+            code="credit_limit", plugin="bridge", override_permission=OVERRIDE,
             message=f"the customer owes {status.balance} {status.currency}; with this deal "
                     f"({amount:.2f}) that is over its credit limit of {status.credit_limit}"))
     overdue = fin.overdue_invoices(min_days=max(overdue_days, 1), customer_id=customer_id)
     if overdue:
         numbers = ", ".join(r["number"] for r in overdue[:5])
-        found.append(DealProblem(code="overdue_invoices", plugin="bridge",
+        found.append(DealProblem(code="overdue_invoices", plugin="bridge", override_permission=OVERRIDE,
                                  message=f"invoices overdue by more than {overdue_days} days: {numbers}"))
     return found
 
@@ -90,6 +92,7 @@ def _shortage(ref: str | None, quantity: Decimal, blocking: bool) -> list[DealPr
     if free >= quantity:
         return []
     return [DealProblem(code="stock_shortage", plugin="bridge", blocking=blocking,
+                        override_permission=OVERRIDE,
                         message=f"{product.sku}: {quantity} ordered, {max(free, ZERO)} available")]
 
 

@@ -9,8 +9,7 @@ PERMISSIONS = (
     ("bridge.order.read", "See the orders won deals became, and their ERP state"),
     ("bridge.order.write", "Mark deals recurring"),
     ("bridge.settings.write", "Change the bridge settings (invoice policy, shortages, overdue days)"),
-    ("bridge.override", "Win a deal despite a credit or stock problem, with a reason "
-                        "(granted with crm.deal.override, which CRM checks)"),
+    ("bridge.override", "Win a deal despite a credit, overdue or stock problem, with a reason"),
     ("bridge.reconcile.run", "Run the reconciliation and repair drift"),
 )
 
@@ -31,7 +30,7 @@ def register_permissions():
 def register_roles():
     every = tuple(name for name, _ in PERMISSIONS)
     return [Role("Integration manager", "Runs the CRM-ERP hand-off: settings, reconciliation, overrides",
-                 every + ("crm.deal.override",)),
+                 every),
             Role("Integration viewer", "Sees links, orders and their ERP state",
                  ("bridge.link.read", "bridge.order.read"))]
 

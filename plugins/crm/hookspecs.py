@@ -99,12 +99,15 @@ class CaseResolved:
 @dataclass(frozen=True)
 class DealProblem:
     """A reason not to win a deal now. ``blocking`` problems refuse the win unless the
-    user holds ``crm.deal.override`` and gives a reason; others are warnings."""
+    user holds ``override_permission`` and gives a reason; others are warnings. A plugin
+    reporting a problem of its own names its own permission (the bridge: ``bridge.override``
+    for credit and stock)."""
 
     code: str
     message: str
     blocking: bool = True
     plugin: str = ""
+    override_permission: str = "crm.deal.override"
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,8 @@ class ProblemSchema(ma.Schema):
     message = fields.String()
     blocking = fields.Boolean()
     plugin = fields.String()
+    override_permission = fields.String(metadata={"description": "Permission that lets a user win "
+                                                                  "despite this problem, with a reason"})
 
 
 class ActivitySchema(_NotBlank):

@@ -41,7 +41,6 @@ FREE_MAIL = {"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook
              "icloud.com", "aol.com", "gmx.net", "gmx.de", "web.de", "proton.me", "protonmail.com"}
 LEGAL_SUFFIXES = {"inc", "ltd", "llc", "gmbh", "sa", "sas", "sarl", "plc", "corp", "co", "ag",
                   "limited", "corporation", "company", "bv", "nv", "srl", "spa", "oy", "ab"}
-OVERRIDE_PERMISSION = "crm.deal.override"
 CAPTURE_WINDOW = dt.timedelta(minutes=10)
 
 
@@ -525,10 +524,18 @@ def deal_problems(deal: Deal) -> list:
     return [p for found in answers for p in (found or [])]
 
 
+def may_override(problems: list) -> bool:
+    """Whether the current user holds the override permission of every blocking problem."""
+    blocking = [p for p in problems if p.blocking]
+    return bool(blocking) and has_request_context() and current_user.is_authenticated \
+        and all(current_user.can(p.override_permission) for p in blocking)
+
+
 def win_deal(deal: Deal, override_reason: str | None = None) -> Deal:
     """Win a deal: ask ``check_deal_won``; refuse (409 ``deal_blocked`` with the reasons) when
-    a problem blocks, unless the user holds ``crm.deal.override`` and gives a reason; then
-    move it to the won stage and emit ``on_deal_won`` (key ``deal:<id>:won``).
+    a problem blocks, unless the user holds each blocking problem's override permission
+    (``crm.deal.override`` unless the problem names another) and gives a reason; then move it
+    to the won stage and emit ``on_deal_won`` (key ``deal:<id>:won``).
 
     Winning a won deal changes nothing.
     """
@@ -539,15 +546,15 @@ def win_deal(deal: Deal, override_reason: str | None = None) -> Deal:
     blocking = [p for p in deal_problems(deal) if p.blocking]
     reason = (override_reason or "").strip() or None
     if blocking:
-        may_override = has_request_context() and current_user.is_authenticated \
-            and current_user.can(OVERRIDE_PERMISSION)
-        if not (reason and may_override):
-            hint = (" Give a reason to override." if may_override and not reason else "")
+        allowed = may_override(blocking)
+        if not (reason and allowed):
+            hint = (" Give a reason to override." if allowed and not reason else "")
             raise RuleViolation(
                 "the deal cannot be won: " + "; ".join(p.message for p in blocking) + "." + hint,
                 code="deal_blocked",
-                details={"problems": [{"code": p.code, "message": p.message, "plugin": p.plugin}
-                                      for p in blocking], "can_override": bool(may_override)})
+                details={"problems": [{"code": p.code, "message": p.message, "plugin": p.plugin,
+                                       "override_permission": p.override_permission}
+                                      for p in blocking], "can_override": allowed})
         deal.override_reason = reason[:500]
     deal.won_at = utcnow()
     _set_stage(deal, _special_stage(deal.pipeline, won=True))

@@ -389,5 +389,10 @@ def _page_helpers():
 
         return [p for found in current_registry().hook.product_catalog(query="", limit=limit) for p in found]
 
+    def win_problems(deal):
+        """What stands in the way of winning ``deal``, and whether this user may override it."""
+        found = services.deal_problems(deal)
+        return found, services.may_override(found)
+
     return {"crm_timeline": queries.timeline, "crm_tasks": queries.tasks_on, "crm_duplicates": duplicates,
-            "crm_catalog": catalog}
+            "crm_catalog": catalog, "crm_win_problems": win_problems}

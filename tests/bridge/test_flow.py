@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tests.bridge.conftest import ok
+from tests.conftest import ApiClient, create_user, token_for
 from tests.conformance import check_plugin
 
 
@@ -64,7 +65,7 @@ def test_rewin_and_double_delivery_create_nothing_more(app, api, flow):
         db.session.rollback()
 
 
-def test_credit_limit_blocks_and_override_wins(api, flow):
+def test_credit_limit_blocks_and_override_wins(app, api, flow):
     first, account_id = flow.deal(amount="800.00")
     ok(flow.win(first))
     link = ok(api.get("/api/v1/bridge/links"))[0]
@@ -74,6 +75,17 @@ def test_credit_limit_blocks_and_override_wins(api, flow):
     refused = flow.win(second)
     assert refused.status_code == 409
     assert "credit limit" in refused.get_json()["message"]
+    # CRM's own override does not cover the bridge's credit check: that takes bridge.override
+    create_user(app, "manager@example.com", ["Sales manager"])
+    manager = ApiClient(app.test_client(), token_for(app, "manager@example.com"))
+    with app.app_context():
+        from core.auth.services import user_by_email
+
+        manager_id = user_by_email("manager@example.com").id
+    ok(api.patch(f"/api/v1/crm/deals/{second}", json={"owner_id": manager_id}))
+    refused = manager.post(f"/api/v1/crm/deals/{second}/win", json={"override_reason": "I say so"})
+    assert refused.status_code == 409 and refused.get_json()["details"]["can_override"] is False
+    assert refused.get_json()["details"]["problems"][0]["override_permission"] == "bridge.override"
     won = ok(flow.win(second, override_reason="CFO approved"))
     assert won["status"] == "won"
     order = ok(api.get(f"/api/v1/bridge/deals/{second}/status"))
@@ -200,3 +212,15 @@ def test_reconcile_finds_and_fixes_a_drift(app, api, flow):
 def test_pages_answer(admin, flow):
     for url in ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile"):
         assert admin.get(url).status_code == 200, url
+
+
+def test_deal_page_shows_problems_before_winning(app, api, flow, admin):
+    flow.product("BR-P", "10.00", 1)
+    deal_id, _ = flow.deal(company="Page Co", email="a@page.example",
+                           lines=[{"product_ref": "BR-P", "quantity": "4"}])
+    page = admin.get(f"/crm/deals/{deal_id}").get_data(as_text=True)
+    assert "Before winning:" in page and "BR-P: 4.000 ordered, 1.000 available" in page
+    assert 'name="override_reason"' not in page  # a warning only: nothing to override
+    ok(api.patch("/api/v1/bridge/settings", json={"shortage_blocking": True}))
+    page = admin.get(f"/crm/deals/{deal_id}").get_data(as_text=True)
+    assert 'badge-blocking' in page and 'name="override_reason"' in page
