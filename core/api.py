@@ -29,7 +29,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import HTTPException
 
-from core.db import db
+from core.db import read_session
 from core.errors import TandemError, ValidationFailed
 from core.permissions import PUBLIC, permission_of
 
@@ -88,9 +88,10 @@ def apply_sort(stmt, sort: str | None, sortable: dict, default: str):
 def paginate(stmt, args: dict, sortable: dict, default_sort: str = "-id", session=None) -> dict:
     """One page of ``stmt`` (a ``select`` of one model) with the total row count.
 
-    Counting and fetching are two SQL statements whatever the page size.
+    Counting and fetching are two SQL statements whatever the page size, on the read
+    replica when one is configured (``read_session``).
     """
-    session = session or db.session
+    session = session or read_session()
     total = session.execute(sa.select(sa.func.count()).select_from(
         stmt.order_by(None).subquery())).scalar_one()
     page, per_page = args.get("page", 1), args.get("per_page", 50)

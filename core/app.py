@@ -17,7 +17,7 @@ from core import idempotency
 from core import customfields  # noqa: F401  (its tables are part of the kernel's schema)
 from core.audit import install_audit_trail
 from core.auth.login import init_login
-from core.db import configure_engine_events, db
+from core.db import configure_engine_events, db, init_read_engine
 from core.errors import TandemError
 from core.permissions import LOGGED_IN, PUBLIC, permission_of
 from core.registry import Registry, build_plugin_manager, discover
@@ -50,6 +50,7 @@ def default_config() -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TANDEM_READONLY_DATABASE_URI": os.environ.get("DATABASE_URL_READONLY") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in check_access, after authentication
@@ -112,6 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
     install_audit_trail()
     with app.app_context():
         configure_engine_events(db.engine)
+    init_read_engine(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     init_login(login_manager)

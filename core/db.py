@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,14 +64,54 @@ def transaction():
         raise
 
 
+READ_ENGINE = "tandem.read_engine"
+
+
+def init_read_engine(app: Flask) -> None:
+    """Open the read-only engine when ``TANDEM_READONLY_DATABASE_URI`` is set
+    (``DATABASE_URL_READONLY`` in the environment): a replica of the database that
+    report queries and list pages read from (see ``read_session``)."""
+    url = app.config.get("TANDEM_READONLY_DATABASE_URI")
+    if not url:
+        return
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    configure_engine_events(engine, read_only=True)
+    app.extensions[READ_ENGINE] = engine
+    app.teardown_appcontext(_close_read_session)
+
+
+def read_session() -> Session:
+    """The session for read-only queries that may lag the primary by a moment: reports
+    and list pages. On the replica when one is configured and the request only reads;
+    otherwise (a request that writes, CLI commands and scheduled jobs, no replica) the
+    ordinary session, so an action always reads its own writes.
+    """
+    from flask import has_request_context
+
+    engine = current_app.extensions.get(READ_ENGINE)
+    if engine is None or not has_request_context() or _writing_request():
+        return db.session
+    if "tandem_read_session" not in g:
+        g.tandem_read_session = Session(bind=engine, autoflush=False, expire_on_commit=False)
+    return g.tandem_read_session
+
+
+def _close_read_session(_exc=None) -> None:
+    session = g.pop("tandem_read_session", None)
+    if session is not None:
+        session.close()
+
+
 def _writing_request() -> bool:
     from flask import has_request_context, request
 
     return has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE")
 
 
-def configure_engine_events(engine: sa.Engine) -> None:
+def configure_engine_events(engine: sa.Engine, read_only: bool = False) -> None:
     """SQLite: real transactions (DDL included), foreign keys, WAL, and a busy timeout.
+    ``read_only``: every transaction of the engine refuses writes (SQLite's
+    ``query_only``, PostgreSQL's read-only session), so nothing is written to a replica.
 
     The sqlite3 driver by default neither begins a transaction before DDL nor lets
     SQLAlchemy control BEGIN; taking over BEGIN makes an install (CREATE TABLE...) roll
@@ -82,6 +123,13 @@ def configure_engine_events(engine: sa.Engine) -> None:
     also what makes read-check-write sequences (stock, credit, numbering) safe here.
     """
     if engine.dialect.name != "sqlite":
+        if read_only:
+            @sa.event.listens_for(engine, "connect")
+            def _read_only_session(dbapi_conn, _record):
+                autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+                with dbapi_conn.cursor() as cur:
+                    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                dbapi_conn.autocommit = autocommit
         return
 
     @sa.event.listens_for(engine, "begin")
@@ -97,6 +145,8 @@ def configure_engine_events(engine: sa.Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
         cur.close()
 
 

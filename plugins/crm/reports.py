@@ -14,13 +14,13 @@ from typing import Callable
 import sqlalchemy as sa
 
 from core.auth.models import User
-from core.db import db
+from core.db import read_session
 from plugins.crm import rules
 from plugins.crm.models import Activity, Campaign, Deal, Lead, Pipeline, Stage, Task
 
 
 def _dialect() -> str:
-    return db.session.get_bind().dialect.name
+    return read_session().get_bind().dialect.name
 
 
 def month_of(column):
@@ -55,14 +55,14 @@ def _money(value) -> Decimal:
 
 def pipeline_by_stage(pipeline_id: int | None = None) -> list[dict]:
     """Count and value of deals per stage (and currency) of a pipeline (the default one)."""
-    pipeline_id = pipeline_id or db.session.scalar(
+    pipeline_id = pipeline_id or read_session().scalar(
         sa.select(Pipeline.id).order_by(Pipeline.is_default.desc(), Pipeline.id))
     stmt = _deals(sa.select(Stage.name, Stage.position, Deal.currency, sa.func.count(Deal.id),
                             sa.func.coalesce(sa.func.sum(Deal.amount), 0))
                   .join(Deal, Deal.stage_id == Stage.id).where(Stage.pipeline_id == pipeline_id)
                   .group_by(Stage.name, Stage.position, Deal.currency).order_by(Stage.position, Deal.currency))
     return [{"stage": name, "currency": cur, "count": n, "value": _money(v)}
-            for name, _pos, cur, n, v in db.session.execute(stmt)]
+            for name, _pos, cur, n, v in read_session().execute(stmt)]
 
 
 def forecast() -> list[dict]:
@@ -74,7 +74,7 @@ def forecast() -> list[dict]:
                   .where(Stage.is_won.is_(False), Stage.is_lost.is_(False), Deal.expected_close.is_not(None))
                   .group_by(month, Deal.currency).order_by(month, Deal.currency))
     return [{"month": m, "currency": cur, "count": n, "value": _money(v), "weighted": _money(w)}
-            for m, cur, n, v, w in db.session.execute(stmt)]
+            for m, cur, n, v, w in read_session().execute(stmt)]
 
 
 DIMENSIONS = {"owner": (User.name, Deal.owner_id), "source": (Deal.source, None),
@@ -95,7 +95,7 @@ def win_rate(by: str = "owner") -> list[dict]:
     stmt = _deals(stmt.where(sa.or_(Stage.is_won.is_(True), Stage.is_lost.is_(True)))
                   .group_by(label, Deal.currency).order_by(label, Deal.currency))
     rows = []
-    for name, cur, w, l, avg in db.session.execute(stmt):
+    for name, cur, w, l, avg in read_session().execute(stmt):
         w, l = int(w or 0), int(l or 0)
         rows.append({by: name or "—", "currency": cur, "won": w, "lost": l,
                      "win_rate": round(100 * w / (w + l), 1) if w + l else None,
@@ -109,8 +109,8 @@ def sales_cycle() -> list[dict]:
     stmt = _deals(sa.select(User.name, sa.func.count(Deal.id), days).outerjoin(User, User.id == Deal.owner_id)
                   .where(Deal.won_at.is_not(None)).group_by(User.name).order_by(User.name))
     rows = [{"owner": name or "—", "won_deals": n, "average_days": round(float(d or 0), 1)}
-            for name, n, d in db.session.execute(stmt)]
-    total = db.session.execute(_deals(sa.select(sa.func.count(Deal.id), days).where(Deal.won_at.is_not(None)))).one()
+            for name, n, d in read_session().execute(stmt)]
+    total = read_session().execute(_deals(sa.select(sa.func.count(Deal.id), days).where(Deal.won_at.is_not(None)))).one()
     if total[0]:
         rows.append({"owner": "All", "won_deals": total[0], "average_days": round(float(total[1] or 0), 1)})
     return rows
@@ -124,7 +124,7 @@ def activities_per_week() -> list[dict]:
         .outerjoin(User, User.id == Activity.author_id)
         .group_by(User.name, week, Activity.kind).order_by(week.desc(), User.name, Activity.kind))
     return [{"owner": name or "—", "week": w, "kind": kind, "count": n}
-            for name, w, kind, n in db.session.execute(stmt.limit(1000))]
+            for name, w, kind, n in read_session().execute(stmt.limit(1000))]
 
 
 def overdue_tasks(today: dt.date | None = None) -> list[dict]:
@@ -135,7 +135,7 @@ def overdue_tasks(today: dt.date | None = None) -> list[dict]:
         .outerjoin(User, User.id == Task.assignee_id)
         .where(Task.done.is_(False), Task.due_on < today).group_by(User.name).order_by(User.name))
     return [{"assignee": name or "—", "overdue": n, "oldest_due": oldest}
-            for name, n, oldest in db.session.execute(stmt)]
+            for name, n, oldest in read_session().execute(stmt)]
 
 
 def campaigns() -> list[dict]:
@@ -154,7 +154,7 @@ def campaigns() -> list[dict]:
             .outerjoin(leads, leads.c.campaign_id == Campaign.id)
             .outerjoin(deals, deals.c.campaign_id == Campaign.id).order_by(Campaign.name))
     rows = []
-    for name, cur, cost, n_leads, converted, n_deals, won in db.session.execute(stmt):
+    for name, cur, cost, n_leads, converted, n_deals, won in read_session().execute(stmt):
         n_leads, converted = int(n_leads or 0), int(converted or 0)
         rows.append({"campaign": name, "currency": cur, "cost": _money(cost), "leads": n_leads,
                      "converted": converted,
@@ -208,7 +208,7 @@ def my_tasks_widget() -> dict:
 
     stmt = (sa.select(Task).where(Task.assignee_id == current_user.id, Task.done.is_(False))
             .order_by(Task.due_on.is_(None), Task.due_on).limit(8))
-    return {"tasks": list(db.session.scalars(stmt))}
+    return {"tasks": list(read_session().scalars(stmt))}
 
 
 def forecast_widget() -> dict:

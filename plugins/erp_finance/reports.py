@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from core.db import db
+from core.db import read_session
 from plugins.erp_finance import ledger
 from plugins.erp_finance.credit import open_installments
 from plugins.erp_finance.ledger import ZERO, q
@@ -50,7 +50,7 @@ def trial_balance(date_from: dt.date | None = None, date_to: dt.date | None = No
         .where(JournalEntry.date <= date_to)
         .group_by(Account.id, Account.code, Account.name, Account.type).order_by(Account.code))
     rows = []
-    for r in db.session.execute(stmt):
+    for r in read_session().execute(stmt):
         opening, debit, credit = q(r.opening), q(r.debit), q(r.credit)
         rows.append({"account_id": r.id, "code": r.code, "name": r.name, "type": r.type,
                      "opening": opening, "debit": debit, "credit": credit,
@@ -64,13 +64,13 @@ def trial_balance(date_from: dt.date | None = None, date_to: dt.date | None = No
 def general_ledger(account_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None,
                    page: int = 1, per_page: int = 200) -> dict:
     """The posted lines of one account with a running balance (a window function)."""
-    account = db.session.get(Account, account_id)
+    account = read_session().get(Account, account_id)
     if account is None:
         from core.errors import NotFound
 
         raise NotFound(f"account {account_id} not found")
     date_from, date_to = default_period(date_from, date_to)
-    opening = q(db.session.scalar(_posted_lines().add_columns(
+    opening = q(read_session().scalar(_posted_lines().add_columns(
         _sum(JournalLine.debit - JournalLine.credit)).where(
         JournalLine.account_id == account.id, JournalEntry.date < date_from)))
     order = (JournalEntry.date, JournalEntry.id, JournalLine.id)
@@ -85,14 +85,14 @@ def general_ledger(account_id: int, date_from: dt.date | None = None, date_to: d
         .outerjoin(Supplier, Supplier.id == JournalLine.supplier_id)
         .where(JournalLine.account_id == account.id, JournalEntry.date >= date_from,
                JournalEntry.date <= date_to)).subquery()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(inner))
+    total = read_session().scalar(sa.select(sa.func.count()).select_from(inner))
     stmt = (sa.select(inner).order_by(inner.c.date, inner.c.entry_id, inner.c.line_id)
             .limit(per_page).offset((page - 1) * per_page))
     rows = [{"entry_id": r.entry_id, "date": r.date, "number": r.number, "ref": r.ref,
              "description": r.description, "partner": r.partner, "debit": q(r.debit),
              "credit": q(r.credit), "currency": r.currency, "amount_currency": q(r.amount_currency),
-             "balance": opening + q(r.running)} for r in db.session.execute(stmt)]
-    sums = db.session.execute(sa.select(_sum(inner.c.debit), _sum(inner.c.credit))).one()
+             "balance": opening + q(r.running)} for r in read_session().execute(stmt)]
+    sums = read_session().execute(sa.select(_sum(inner.c.debit), _sum(inner.c.credit))).one()
     debit, credit = q(sums[0]), q(sums[1])
     return {"account": {"id": account.id, "code": account.code, "name": account.name,
                         "type": account.type},
@@ -108,7 +108,7 @@ def _balances_by_account(types: tuple[str, ...], date_from: dt.date | None, date
             .group_by(Account.id, Account.code, Account.name, Account.type).order_by(Account.code))
     if date_from is not None:
         stmt = stmt.where(JournalEntry.date >= date_from)
-    return db.session.execute(stmt).all()
+    return read_session().execute(stmt).all()
 
 
 def _section(rows, account_type: str, sign: int) -> dict:
@@ -183,7 +183,7 @@ def aging(side: str = "receivable", as_of: dt.date | None = None) -> dict:
     stmt = (sa.select(party.id, party.name, *[c.label(f"b{i}") for i, c in enumerate(bucket_cases)])
             .join(u, u.c.party_id == party.id).group_by(party.id, party.name).order_by(party.name))
     rows = []
-    for r in db.session.execute(stmt):
+    for r in read_session().execute(stmt):
         amounts = {name: q(getattr(r, f"b{i}")) for i, name in enumerate(BUCKETS)}
         total = sum(amounts.values(), ZERO)
         if total == 0 and not any(amounts.values()):
@@ -204,7 +204,7 @@ def revenue_by_month(date_from: dt.date | None = None, date_to: dt.date | None =
             .where(Account.type == "income", JournalEntry.date >= date_from, JournalEntry.date <= date_to)
             .group_by(year, month).order_by(year, month))
     rows = [{"month": f"{r.year:04d}-{r.month:02d}", "revenue": q(r.revenue)}
-            for r in db.session.execute(stmt)]
+            for r in read_session().execute(stmt)]
     return {"date_from": date_from, "date_to": date_to, "currency": ledger.company_currency(),
             "rows": rows, "total": sum((r["revenue"] for r in rows), ZERO)}
 
@@ -221,10 +221,10 @@ def open_amounts_match_ledger() -> tuple[Decimal, Decimal]:
     from plugins.erp_finance.credit import control_balance
 
     ledger_side = control_balance("receivable")
-    docs = db.session.scalar(sa.select(_sum(sa.case(
+    docs = read_session().scalar(sa.select(_sum(sa.case(
         (Invoice.kind == "out_invoice", Invoice.amount_total - Invoice.amount_paid),
         else_=-(Invoice.amount_total - Invoice.amount_paid)) * Invoice.rate)).where(
         Invoice.kind.in_(("out_invoice", "out_refund")), Invoice.state.in_(("posted", "partially paid"))))
-    unallocated = db.session.scalar(sa.select(_sum((Payment.amount - Payment.amount_allocated) * Payment.rate))
+    unallocated = read_session().scalar(sa.select(_sum((Payment.amount - Payment.amount_allocated) * Payment.rate))
                                     .where(Payment.direction == "inbound", Payment.state == "posted"))
     return ledger_side, q(docs or 0) - q(unallocated or 0)

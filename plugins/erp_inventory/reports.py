@@ -11,7 +11,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from core.db import Money, Quantity, db
+from core.db import Money, Quantity, read_session
 from plugins.erp_inventory.models import (OPEN_PO_STATES, Location, Product, PurchaseLine,
                                           PurchaseOrder, Quant, ReorderRule, Reservation,
                                           StockDocument, StockMove, Supplier, Warehouse)
@@ -157,7 +157,7 @@ def valuation_total(warehouse_id: int | None = None):
             .join(Product, Product.id == Quant.product_id).where(Location.kind == "internal"))
     if warehouse_id is not None:
         stmt = stmt.where(Location.warehouse_id == warehouse_id)
-    return db.session.execute(stmt).mappings().one()
+    return read_session().execute(stmt).mappings().one()
 
 
 def open_purchase_orders_query(warehouse_id: int | None = None, q: str | None = None, late_only: bool = False):
@@ -237,11 +237,11 @@ def run_report(report: Report, args: dict, paginate: bool = True) -> dict:
     if report.product_filter:
         filters["product_id"] = args.get("product_id")
     stmt = report.query(**filters)
-    total_rows = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total_rows = read_session().scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
     page, per_page = args.get("page", 1), args.get("per_page", 50)
     if paginate:
         stmt = stmt.limit(per_page).offset((page - 1) * per_page)
-    rows = [dict(r) for r in db.session.execute(stmt).mappings()]
+    rows = [dict(r) for r in read_session().execute(stmt).mappings()]
     totals = dict(report.total(**filters)) if report.total else None
     return {"report": report.name, "title": report.title, "rows": rows, "total_rows": total_rows,
             "page": page, "per_page": per_page, "totals": totals}
