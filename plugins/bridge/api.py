@@ -5,11 +5,12 @@ from core.api import ApiBlueprint
 from core.db import db
 from core.errors import NotFound
 from core.permissions import requires
-from plugins.bridge import deals, reconcile, services, status
+from plugins.bridge import deals, reconcile, revenue, services, status
 from plugins.bridge.models import AccountLink, SalesOrder
 from plugins.bridge.schemas import (AccountLinkSchema, AccountStatusSchema, BridgeSettingsSchema,
                                     ContractSchema, DriftSchema, OrderStatusSchema, ReconcileArgsSchema,
-                                    SalesOrderSchema, SyncResultSchema, SyncSchema)
+                                    RevenueArgsSchema, RevenueViewSchema, SalesOrderSchema,
+                                    SyncResultSchema, SyncSchema)
 
 blp = ApiBlueprint("bridge", __name__)
 
@@ -129,3 +130,13 @@ def list_drift():
 def run_reconcile(data):
     """Reconcile; with ``fix`` repair what is safe to repair."""
     return reconcile.reconcile(fix=data["fix"])
+
+
+@blp.route("/revenue")
+@requires("bridge.revenue.read")
+@blp.arguments(RevenueArgsSchema, location="query")
+@blp.response(200, RevenueViewSchema)
+def revenue_view(args):
+    """Per month: open pipeline and weighted forecast next to recognised revenue; and the open
+    invoices (expected payments) each traced to its deal and rep."""
+    return revenue.revenue_view(args.get("date_from"), args.get("date_to"))

@@ -1,7 +1,7 @@
 """How the bridge plugs into the kernel, into CRM's events and pages, and (when installed)
 into finance's and inventory's events."""
 from core import hookimpl
-from core.contrib import MenuItem, Panel, Permission, Role, ScheduledJob
+from core.contrib import MenuItem, Panel, Permission, Role, ScheduledJob, Widget
 
 PERMISSIONS = (
     ("bridge.link.read", "See links between CRM accounts and finance customers"),
@@ -11,6 +11,8 @@ PERMISSIONS = (
     ("bridge.settings.write", "Change the bridge settings (invoice policy, shortages, overdue days)"),
     ("bridge.override", "Win a deal despite a credit, overdue or stock problem, with a reason"),
     ("bridge.reconcile.run", "Run the reconciliation and repair drift"),
+    ("bridge.revenue.read", "See the revenue view: forecast next to recognised revenue, and the "
+                            "payments expected from each deal"),
 )
 
 
@@ -32,12 +34,24 @@ def register_roles():
     return [Role("Integration manager", "Runs the CRM-ERP hand-off: settings, reconciliation, overrides",
                  every),
             Role("Integration viewer", "Sees links, orders and their ERP state",
-                 ("bridge.link.read", "bridge.order.read"))]
+                 ("bridge.link.read", "bridge.order.read")),
+            Role("Revenue viewer", "Sees forecast against recognised revenue and expected payments",
+                 ("bridge.revenue.read",))]
 
 
 @hookimpl
 def register_menu():
-    return [MenuItem("Integration", "bridge.links", "bridge.link.read", order=800, icon="link")]
+    return [MenuItem("Revenue", "bridge.revenue_page", "bridge.revenue.read", order=30, icon="chart"),
+            MenuItem("Integration", "bridge.links", "bridge.link.read", order=800, icon="link")]
+
+
+@hookimpl
+def register_dashboard_widgets():
+    from plugins.bridge import revenue
+
+    return [Widget(name="bridge.revenue", title="Forecast vs recognised revenue",
+                   template="bridge/widget_revenue.html", permission="bridge.revenue.read",
+                   context=revenue.revenue_view, order=14, wide=True)]
 
 
 @hookimpl

@@ -135,3 +135,59 @@ class DriftSchema(ma.Schema):
     ref = fields.String()
     fixable = fields.Boolean()
     fixed = fields.Boolean()
+
+
+class RevenueArgsSchema(ma.Schema):
+    """The months to show (both or neither): six back to five ahead by default."""
+
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
+
+    @ma.validates_schema
+    def _ordered(self, data, **_kwargs):
+        if bool(data.get("date_from")) != bool(data.get("date_to")):
+            raise ma.ValidationError("Give both date_from and date_to, or neither.", "date_to")
+        if data.get("date_from") and data["date_to"] < data["date_from"]:
+            raise ma.ValidationError("Must not be before date_from.", "date_to")
+        if data.get("date_from") and (data["date_to"] - data["date_from"]).days > 3 * 366:
+            raise ma.ValidationError("At most three years at a time.", "date_to")
+
+
+class RevenueMonthSchema(ma.Schema):
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    deals = fields.Integer(metadata={"description": "Open deals expected to close that month"})
+    pipeline = Money(metadata={"description": "Their total value"})
+    weighted = Money(metadata={"description": "Their value weighted by probability"})
+    recognised = Money(allow_none=True, metadata={"description": "Income posted in finance that "
+                                                                 "month (null without finance)"})
+
+
+class ExpectedPaymentSchema(ma.Schema):
+    invoice_id = fields.Integer()
+    number = fields.String()
+    customer_id = fields.Integer()
+    customer = fields.String()
+    due_date = fields.Date()
+    days_overdue = fields.Integer()
+    open_amount = Money()
+    currency = fields.String()
+    deal_id = fields.Integer(allow_none=True)
+    deal = fields.String(allow_none=True)
+    order = fields.String(allow_none=True)
+    rep_id = fields.Integer(allow_none=True)
+    rep = fields.String(allow_none=True)
+
+
+class RevenueTotalsSchema(ma.Schema):
+    pipeline = Money()
+    weighted = Money()
+    recognised = Money(allow_none=True)
+
+
+class RevenueViewSchema(ma.Schema):
+    date_from = fields.Date()
+    date_to = fields.Date()
+    currency = fields.String(allow_none=True)
+    months = fields.List(fields.Nested(RevenueMonthSchema))
+    totals = fields.Nested(RevenueTotalsSchema)
+    expected_payments = fields.List(fields.Nested(ExpectedPaymentSchema))

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.db import db
 from core.errors import ValidationFailed
 from core.permissions import requires
-from plugins.bridge import reconcile, services, status
+from plugins.bridge import reconcile, revenue, services, status
 from plugins.bridge.models import INVOICE_POLICIES, AccountLink, SalesOrder
 from plugins.crm.models import Account
 
@@ -50,7 +50,7 @@ def orders():
     stmt = sa.select(SalesOrder).order_by(SalesOrder.id.desc())
     if query:
         stmt = stmt.where(SalesOrder.number.ilike(f"%{query}%"))
-    rows = [status.order_summary(o) for o in db.session.scalars(stmt.limit(100))]
+    rows = status.order_summaries(db.session.scalars(stmt.limit(100)))
     return render_template("bridge/orders.html", rows=rows, q=query)
 
 
@@ -93,3 +93,20 @@ def reconcile_page():
         flash(f"{sum(d['fixed'] for d in found)} drift(s) repaired.", "success")
         return redirect(url_for("bridge.reconcile_page"))
     return render_template("bridge/reconcile.html", drift=found)
+
+
+@bp.route("/revenue")
+@requires("bridge.revenue.read")
+def revenue_page():
+    import marshmallow as ma
+
+    from plugins.bridge.schemas import RevenueArgsSchema
+
+    try:
+        args = RevenueArgsSchema().load({k: v for k, v in request.args.items() if v})
+    except ma.ValidationError as exc:
+        view = revenue.revenue_view()
+        return render_template("bridge/revenue.html", view=view, errors=exc.messages,
+                               form=request.args), 422
+    view = revenue.revenue_view(args.get("date_from"), args.get("date_to"))
+    return render_template("bridge/revenue.html", view=view, errors={}, form=request.args)

@@ -516,6 +516,14 @@ def _stage_changed(deal: Deal, previous: int | None) -> None:
          key=f"deal:{deal.id}:stage:{deal.revision}")
 
 
+def forecast_by_month() -> list[dict]:
+    """Open deals by expected close month and currency: count, value and value weighted by
+    probability, limited to the deals the current user may see."""
+    from plugins.crm import reports
+
+    return reports.forecast()
+
+
 def deal_problems(deal: Deal) -> list:
     """Every problem other plugins see with winning ``deal`` (``check_deal_won``)."""
     answers = current_registry().hook.check_deal_won(deal=DealToWin(

@@ -114,22 +114,40 @@ def overdue_invoices(today: dt.date | None = None, min_days: int = 1, customer_i
     amount and currency; most overdue first.
     """
     today = today or ledger.today()
+    rows = _open_by_invoice(today - dt.timedelta(days=min_days), customer_id)
+    return [{"invoice_id": r.invoice_id, "number": r.number, "customer_id": r.customer_id,
+             "customer": r.customer, "email": r.email, "due_date": r.due_date,
+             "days_overdue": (today - r.due_date).days, "overdue_amount": q(r.open_amount),
+             "currency": r.currency} for r in rows]
+
+
+def expected_payments(customer_id: int | None = None, today: dt.date | None = None) -> list[dict]:
+    """Every open customer invoice with what is still to be paid: invoice id and number,
+    customer, next due date, open amount and currency, days overdue (0 when not yet due);
+    the earliest due first."""
+    today = today or ledger.today()
+    return [{"invoice_id": r.invoice_id, "number": r.number, "customer_id": r.customer_id,
+             "customer": r.customer, "due_date": r.due_date, "open_amount": q(r.open_amount),
+             "currency": r.currency, "days_overdue": max((today - r.due_date).days, 0)}
+            for r in _open_by_invoice(None, customer_id)]
+
+
+def _open_by_invoice(due_on_or_before: dt.date | None, customer_id: int | None):
+    """Open installments summed per customer invoice, earliest due date first."""
     inst = open_installments("out_invoice")
     stmt = (sa.select(inst.c.invoice_id, inst.c.number, inst.c.customer_id,
                       Customer.name.label("customer"), Customer.email,
                       sa.func.min(inst.c.due_date).label("due_date"),
-                      sa.func.sum(inst.c.open_amount).label("overdue_amount"), inst.c.currency)
+                      sa.func.sum(inst.c.open_amount).label("open_amount"), inst.c.currency)
             .join(Customer, Customer.id == inst.c.customer_id)
-            .where(inst.c.due_date <= today - dt.timedelta(days=min_days))
             .group_by(inst.c.invoice_id, inst.c.number, inst.c.customer_id, Customer.name,
                       Customer.email, inst.c.currency)
             .order_by(sa.func.min(inst.c.due_date), inst.c.number))
+    if due_on_or_before is not None:
+        stmt = stmt.where(inst.c.due_date <= due_on_or_before)
     if customer_id is not None:
         stmt = stmt.where(inst.c.customer_id == customer_id)
-    return [{"invoice_id": r.invoice_id, "number": r.number, "customer_id": r.customer_id,
-             "customer": r.customer, "email": r.email, "due_date": r.due_date,
-             "days_overdue": (today - r.due_date).days, "overdue_amount": q(r.overdue_amount),
-             "currency": r.currency} for r in db.session.execute(stmt)]
+    return db.session.execute(stmt)
 
 
 def supplier_balance(supplier_id: int) -> Decimal:

@@ -5,8 +5,8 @@ Plugins that depend on finance call these (the bridge calls ``find_customer``,
 ``post_invoice``, ``create_credit_note``). The operations live in one module per
 subject; this module gathers them.
 """
-from plugins.erp_finance.credit import (CustomerStatus, customer_status, overdue_invoices,
-                                        supplier_balance)
+from plugins.erp_finance.credit import (CustomerStatus, customer_status, expected_payments,
+                                        overdue_invoices, supplier_balance)
 from plugins.erp_finance.invoicing import (cancel_invoice, compute_line, create_credit_note,
                                            create_invoice, get_invoice, post_invoice, update_invoice)
 from plugins.erp_finance.ledger import (check_lock_date, create_account, create_entry,
@@ -22,6 +22,7 @@ from plugins.erp_finance.parties import (FIELDS, create_customer, create_payment
                                          update_customer, update_payment_term, update_supplier)
 from plugins.erp_finance.payments import (allocate_payment, apply_credit_note, available_credits,
                                           cancel_payment, get_payment, register_payment)
+from plugins.erp_finance.reports import revenue_by_month
 from plugins.erp_finance.schedules import (create_schedule, get_schedule, run_billing_schedules,
                                            update_schedule)
 
@@ -31,10 +32,11 @@ __all__ = [
     "create_credit_note", "create_customer", "create_entry", "create_exchange_rate",
     "create_fiscal_year", "create_invoice", "create_journal", "create_payment_term",
     "create_schedule", "create_supplier", "create_tax", "customer_status", "delete_entry",
-    "find_customer", "fiscal_year_for", "get_customer", "get_entry", "get_invoice", "get_payment",
+    "expected_payments", "find_customer", "fiscal_year_for", "get_customer", "get_entry", "get_invoice", "get_payment",
     "get_schedule", "get_settings", "get_supplier", "install_defaults", "installments",
     "normalise_name", "overdue_invoices", "parse_schedule", "post_entry", "post_invoice",
-    "rate_for", "register_payment", "reverse_entry", "run_billing_schedules", "supplier_balance",
+    "rate_for", "register_payment", "revenue_by_month", "reverse_entry", "run_billing_schedules",
+    "supplier_balance",
     "update_account", "update_customer", "update_entry", "update_exchange_rate",
     "update_fiscal_year", "update_invoice", "update_journal", "update_payment_term",
     "update_schedule", "update_settings", "update_supplier", "update_tax", "verify_ledger",

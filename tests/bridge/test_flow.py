@@ -224,3 +224,35 @@ def test_deal_page_shows_problems_before_winning(app, api, flow, admin):
     ok(api.patch("/api/v1/bridge/settings", json={"shortage_blocking": True}))
     page = admin.get(f"/crm/deals/{deal_id}").get_data(as_text=True)
     assert 'badge-blocking' in page and 'name="override_reason"' in page
+
+
+def test_revenue_view_puts_forecast_next_to_recognised_revenue(app, api, flow, admin):
+    import datetime as dt
+
+    today = dt.date.today()
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=15)
+    won, _ = flow.deal(company="Revenue Co", email="a@revenue.example", amount="400.00")
+    ok(flow.win(won))
+    open_deal, _ = flow.deal(company="Later Co", email="a@later.example", amount="1000.00")
+    ok(api.patch(f"/api/v1/crm/deals/{open_deal}", json={"expected_close": next_month.isoformat(),
+                                                          "probability": 30}))
+    view = ok(api.get("/api/v1/bridge/revenue"))
+    months = {m["month"]: m for m in view["months"]}
+    this, later = months[today.strftime("%Y-%m")], months[next_month.strftime("%Y-%m")]
+    assert this["recognised"] == "400.00"  # the won deal's invoice, posted at once
+    assert (later["pipeline"], later["weighted"], later["deals"]) == ("1000.00", "300.00", 1)
+    assert view["totals"]["weighted"] == "300.00"
+    [expected] = view["expected_payments"]
+    invoice = ok(api.get(f"/api/v1/bridge/deals/{won}/status"))["invoices"][0]
+    assert (expected["number"], expected["open_amount"], expected["deal_id"], expected["rep"]) == \
+        (invoice["number"], "400.00", won, "Administrator")
+    page = admin.get("/bridge/revenue").get_data(as_text=True)
+    assert invoice["number"] in page and "Recognised revenue" in page and "Revenue Co" in page
+    home = admin.get("/").get_data(as_text=True)
+    assert "Forecast vs recognised revenue" in home and "widget_failed" not in home
+    assert admin.get("/bridge/revenue?date_from=2026-05-01").status_code == 422
+    assert api.get("/api/v1/bridge/revenue?date_from=2026-05-01&date_to=2026-01-01").status_code == 422
+    # a rep sees the payments expected from their own deals only
+    create_user(app, "rep@example.com", ["Sales rep", "Revenue viewer"])
+    rep = ApiClient(app.test_client(), token_for(app, "rep@example.com"))
+    assert ok(rep.get("/api/v1/bridge/revenue"))["expected_payments"] == []

@@ -6,7 +6,7 @@ import pytest
 from tests.bridge.conftest import ok
 from tests.conftest import login
 
-PAGES = ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile")
+PAGES = ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile", "/bridge/revenue")
 
 
 @pytest.mark.parametrize("partial_app", ["crm_finance_template"], indirect=True)
@@ -40,6 +40,8 @@ def test_crm_and_inventory_only(partial_app, partial_flow):
         assert page.get(url).status_code == 200, url
     html = page.get(f"/crm/accounts/{account_id}").get_data(as_text=True)
     assert "Financial status" not in html and "Orders and deliveries" in html
+    view = ok(api.get("/api/v1/bridge/revenue"))
+    assert view["totals"]["recognised"] is None and view["expected_payments"] == []
 
 
 @pytest.mark.parametrize("partial_app", ["crm_only_template"], indirect=True)
