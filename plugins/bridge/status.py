@@ -9,14 +9,14 @@ from plugins.bridge import services
 from plugins.bridge.models import SalesOrder
 
 
-def delivery_state(order: SalesOrder) -> str:
-    """The delivery state of an order (``none`` when nothing is to deliver or inventory is off)."""
-    if not services.installed("erp_inventory"):
-        return "none"
+def delivery_states(orders: list[SalesOrder]) -> dict[str, str]:
+    """The delivery state of each order by number (missing: ``none``, when nothing is to
+    deliver or inventory is off), in one batch."""
+    if not orders or not services.installed("erp_inventory"):
+        return {}
     from plugins.erp_inventory import services as inventory
 
-    status = inventory.delivery_status(order.number)
-    return status.state if status else "none"
+    return {ref: status.state for ref, status in inventory.delivery_statuses([o.number for o in orders]).items()}
 
 
 def invoice_state(order: SalesOrder) -> str:
@@ -25,20 +25,28 @@ def invoice_state(order: SalesOrder) -> str:
     return ", ".join(states) if states else "not invoiced"
 
 
+def order_summaries(orders) -> list[dict]:
+    """Orders with their delivery and invoice state, for panels, lists and the API; the
+    same few queries for one order or a hundred."""
+    orders = list(orders)
+    deliveries = delivery_states(orders)
+    return [{"id": order.id, "number": order.number, "deal_id": order.deal_id, "state": order.state,
+             "amount": order.amount, "currency": order.currency, "invoice_policy": order.invoice_policy,
+             "delivery_state": deliveries.get(order.number, "none"), "invoice_state": invoice_state(order),
+             "invoices": [{"invoice_id": r.invoice_id, "number": r.number, "state": r.state,
+                           "amount": r.amount} for r in order.invoices]} for order in orders]
+
+
 def order_summary(order: SalesOrder) -> dict:
-    """An order with its delivery and invoice state, for panels and the API."""
-    return {"id": order.id, "number": order.number, "deal_id": order.deal_id, "state": order.state,
-            "amount": order.amount, "currency": order.currency, "invoice_policy": order.invoice_policy,
-            "delivery_state": delivery_state(order), "invoice_state": invoice_state(order),
-            "invoices": [{"invoice_id": r.invoice_id, "number": r.number, "state": r.state,
-                          "amount": r.amount} for r in order.invoices]}
+    """One order with its delivery and invoice state."""
+    return order_summaries([order])[0]
 
 
 def account_orders(account_id: int) -> list[dict]:
     """Every order of an account, newest first."""
     orders = db.session.scalars(sa.select(SalesOrder).where(SalesOrder.account_id == account_id)
                                 .order_by(SalesOrder.id.desc()).limit(50))
-    return [order_summary(o) for o in orders]
+    return order_summaries(orders)
 
 
 def financial_status(account_id: int) -> dict | None:

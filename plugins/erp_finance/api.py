@@ -135,7 +135,9 @@ def _document_routes(path: str, side: dict) -> None:
     kinds, perm = side["kinds"], side["perm"]
 
     def list_documents(args):
-        return paginate(queries.documents(kinds, args), args, queries.DOCUMENT_SORT, "-date,-id")
+        stmt = queries.documents(kinds, args).options(sa.orm.selectinload(Invoice.lines),
+                                                      sa.orm.selectinload(Invoice.installments))
+        return paginate(stmt, args, queries.DOCUMENT_SORT, "-date,-id")
 
     def create_document(data):
         post = data.pop("post", False)

@@ -5,7 +5,7 @@ from core.db import db
 from core.records import Column, FormField, RecordType
 from plugins.erp_inventory import services
 from plugins.erp_inventory.models import (DOCUMENT_KINDS, PRODUCT_TYPES, UNITS,
-                                          Location, Product, PurchaseOrder, ReorderRule, StockDocument,
+                                          DocumentLine, Location, Product, PurchaseOrder, ReorderRule, StockDocument,
                                           Supplier, SupplierPrice, Warehouse)
 from plugins.erp_inventory.schemas import (DocumentSchema, LocationSchema, ProductSchema,
                                            PurchaseOrderSchema, ReorderRuleSchema, SupplierPriceSchema,
@@ -122,6 +122,7 @@ REORDER_RULE = RecordType(
 DOCUMENT = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="document", plural="documents", model=StockDocument,
     schema=DocumentSchema, create=services.create_document, update=services.update_document, title_attr="number",
+    load=(sa.orm.selectinload(StockDocument.lines).selectinload(DocumentLine.product),),
     columns=(Column("number", "Number", sort="number", link=True), Column("kind", "Kind", badge=True),
              Column("reference", "Reference", sort="reference"), Column("state", "State", sort="state", badge=True),
              Column("scheduled_date", "Scheduled", sort="scheduled_date"), Column("done_at", "Done")),

@@ -2,14 +2,14 @@
 
 Plugins that depend on inventory (the bridge) call these functions: ``search_catalog``,
 ``availability``, ``reserve_stock``, ``release_reservation``, ``create_delivery`` and
-``delivery_status``. Services never commit; the caller's transaction does.
+``delivery_status(es)``. Services never commit; the caller's transaction does.
 """
 from plugins.erp_inventory.services.catalog import (Availability, WarehouseAvailability, availability,
                                                     create_product, product_by_sku, search_catalog,
                                                     update_product)
 from plugins.erp_inventory.services.documents import (DeliveryStatus, add_line, cancel_document, set_stock_level,
                                                       confirm_document, create_delivery, create_document,
-                                                      delivery_status, get_document, remove_line,
+                                                      delivery_status, delivery_statuses, get_document, remove_line,
                                                       update_document, validate_document)
 from plugins.erp_inventory.services.purchasing import (add_purchase_line, cancel_purchase_order,
                                                        check_reorder, confirm_purchase_order,

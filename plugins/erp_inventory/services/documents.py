@@ -380,10 +380,21 @@ class DeliveryStatus:
 
 def delivery_status(reference: str) -> DeliveryStatus | None:
     """The delivery status of ``reference`` (an order number), or None when it has no delivery."""
-    documents = db.session.scalars(sa.select(StockDocument).where(
-        StockDocument.kind == "delivery", StockDocument.reference == reference).order_by(StockDocument.id)).all()
-    if not documents:
-        return None
+    return delivery_statuses([reference]).get(reference)
+
+
+def delivery_statuses(references: list[str]) -> dict[str, DeliveryStatus]:
+    """The delivery status of each reference that has a delivery, in two queries whatever
+    their number (a list of orders shows its delivery states with it)."""
+    found: dict[str, list[StockDocument]] = {}
+    for document in db.session.scalars(sa.select(StockDocument).where(
+            StockDocument.kind == "delivery", StockDocument.reference.in_(set(references)))
+            .options(sa.orm.selectinload(StockDocument.lines)).order_by(StockDocument.id)):
+        found.setdefault(document.reference, []).append(document)
+    return {reference: _delivery_status(reference, documents) for reference, documents in found.items()}
+
+
+def _delivery_status(reference: str, documents: list[StockDocument]) -> DeliveryStatus:
     originals = [d for d in documents if d.backorder_of_id is None and d.state != "cancelled"]
     ordered = sum((qty(l.quantity) for d in originals for l in d.lines), Decimal("0"))
     delivered = sum((qty(l.done_quantity) for d in documents if d.state == "done" for l in d.lines), Decimal("0"))
