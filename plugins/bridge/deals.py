@@ -47,7 +47,8 @@ OVERRIDE = "bridge.override"
 
 
 def problems(deal: DealToWin) -> list[DealProblem]:
-    """Credit limit and overdue invoices (finance), stock shortages (inventory). Reads only."""
+    """Credit limit and overdue invoices (finance), stock shortages (inventory). Changes
+    nothing; holds the finance customer's row until the transaction ends."""
     found = []
     settings = services.get_settings()
     if services.installed("erp_finance") and deal.account_id is not None:
@@ -64,6 +65,7 @@ def _credit_problems(deal: DealToWin, overdue_days: int) -> list[DealProblem]:
     customer_id = services.account_customer_id(deal.account_id)
     if customer_id is None:
         return []
+    fin.lock_customer(customer_id)  # concurrent wins for one customer check its credit one after another
     status = fin.customer_status(customer_id)
     found = []
     amount = deal.amount * fin.rate_for(deal.currency, dt.date.today()) \

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import NotFound, ValidationFailed
 from core.records import ensure_unique
+from plugins.erp_finance import ledger
 from plugins.erp_finance.models import Customer, PaymentTerm, Supplier
 
 FIELDS = ("name", "tax_id", "email", "billing_address", "currency", "payment_terms_days",
@@ -57,6 +58,16 @@ def get_customer(customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     return customer
+
+
+def lock_customer(customer_id: int) -> Customer:
+    """A customer, its row locked until the transaction ends (``SELECT ... FOR UPDATE``).
+
+    A credit check that holds it sees every sale committed before it, and a concurrent
+    check of the same customer waits until this transaction has committed its own.
+    """
+    get_customer(customer_id)
+    return ledger.lock(Customer, customer_id)
 
 
 def find_customer(tax_id: str | None = None, name: str | None = None) -> Customer | None:

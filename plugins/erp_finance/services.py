@@ -1,7 +1,7 @@
 """Finance business operations: the only code that changes finance's state or emits events.
 
 Plugins that depend on finance call these (the bridge calls ``find_customer``,
-``create_customer``, ``get_customer``, ``customer_status``, ``create_invoice``,
+``create_customer``, ``get_customer``, ``lock_customer``, ``customer_status``, ``create_invoice``,
 ``post_invoice``, ``create_credit_note``). The operations live in one module per
 subject; this module gathers them.
 """
@@ -18,7 +18,7 @@ from plugins.erp_finance.ledger import (check_lock_date, create_account, create_
                                         update_settings, update_tax, verify_ledger)
 from plugins.erp_finance.parties import (FIELDS, create_customer, create_payment_term,
                                          create_supplier, find_customer, get_customer, get_supplier,
-                                         installments, normalise_name, parse_schedule,
+                                         installments, lock_customer, normalise_name, parse_schedule,
                                          update_customer, update_payment_term, update_supplier)
 from plugins.erp_finance.payments import (allocate_payment, apply_credit_note, available_credits,
                                           cancel_payment, get_payment, register_payment)
@@ -34,7 +34,7 @@ __all__ = [
     "create_schedule", "create_supplier", "create_tax", "customer_status", "delete_entry",
     "expected_payments", "find_customer", "fiscal_year_for", "get_customer", "get_entry", "get_invoice", "get_payment",
     "get_schedule", "get_settings", "get_supplier", "install_defaults", "installments",
-    "normalise_name", "overdue_invoices", "parse_schedule", "post_entry", "post_invoice",
+    "lock_customer", "normalise_name", "overdue_invoices", "parse_schedule", "post_entry", "post_invoice",
     "rate_for", "register_payment", "revenue_by_month", "reverse_entry", "run_billing_schedules",
     "supplier_balance",
     "update_account", "update_customer", "update_entry", "update_exchange_rate",
