@@ -13,7 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import importlib
 import logging
+import types
+import typing
 
 from flask import has_request_context
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,6 +50,46 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if isinstance(value, (decimal.Decimal, dt.date, dt.datetime)):
         return str(value)
+    return value
+
+
+def type_name(event) -> str:
+    """``module:QualName`` of an event's dataclass, for ``rebuild`` to find it again."""
+    return f"{type(event).__module__}:{type(event).__qualname__}"
+
+
+def rebuild(name: str, payload: dict):
+    """The event ``jsonable`` turned into ``payload``, as its dataclass ``name`` again
+    (``module:QualName``): Decimals, dates, nested events and tuples restored from their hints."""
+    module, _, qualname = name.partition(":")
+    cls = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    return _typed(cls, payload)
+
+
+def _typed(hint, value):
+    if value is None:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _typed(next(a for a in args if a is not type(None)), value)
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return hint(**{f.name: _typed(hints[f.name], value[f.name])
+                       for f in dataclasses.fields(hint) if f.name in value})
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_typed(args[0], v) for v in value)
+        return tuple(_typed(a, v) for a, v in zip(args, value))
+    if origin is list:
+        return [_typed(args[0], v) for v in value]
+    if hint is decimal.Decimal:
+        return decimal.Decimal(value)
+    if hint is dt.datetime:
+        return dt.datetime.fromisoformat(value)
+    if hint is dt.date:
+        return dt.date.fromisoformat(value)
     return value
 
 

@@ -3,7 +3,7 @@ from core.manifest import Manifest
 
 MANIFEST = Manifest(
     name="bridge",
-    version="0.1.0",
+    version="0.2.0",
     summary="Links CRM to finance and inventory: one customer master, quote to cash",
     depends=("crm",),
     optional=("erp_finance", "erp_inventory"),

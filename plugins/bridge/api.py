@@ -5,12 +5,12 @@ from core.api import ApiBlueprint
 from core.db import db
 from core.errors import NotFound
 from core.permissions import requires
-from plugins.bridge import deals, reconcile, revenue, services, status
+from plugins.bridge import deals, handoffs, reconcile, revenue, services, status
 from plugins.bridge.models import AccountLink, SalesOrder
 from plugins.bridge.schemas import (AccountLinkSchema, AccountStatusSchema, BridgeSettingsSchema,
-                                    ContractSchema, DriftSchema, OrderStatusSchema, ReconcileArgsSchema,
-                                    RevenueArgsSchema, RevenueViewSchema, SalesOrderSchema,
-                                    SyncResultSchema, SyncSchema)
+                                    ContractSchema, DriftSchema, HandoffFailureSchema, HealthSchema,
+                                    OrderStatusSchema, ReconcileArgsSchema, RevenueArgsSchema,
+                                    RevenueViewSchema, SalesOrderSchema, SyncResultSchema, SyncSchema)
 
 blp = ApiBlueprint("bridge", __name__)
 
@@ -140,3 +140,21 @@ def revenue_view(args):
     """Per month: open pipeline and weighted forecast next to recognised revenue; and the open
     invoices (expected payments) each traced to its deal and rep."""
     return revenue.revenue_view(args.get("date_from"), args.get("date_to"))
+
+
+@blp.route("/health")
+@requires("bridge.order.read")
+@blp.response(200, HealthSchema)
+def health():
+    """Integration health: hand-offs still to retry, recently resolved ones, the latest
+    events the bridge acts on, and how many drifts the reconciliation finds."""
+    return handoffs.health()
+
+
+@blp.route("/handoffs/<int:failure_id>/retry", methods=["POST"])
+@requires("bridge.reconcile.run")
+@blp.response(200, HandoffFailureSchema)
+def retry_handoff(failure_id):
+    """Run a failed hand-off again; ``resolved_at`` is set when it went through (409 when it
+    already had)."""
+    return handoffs.retry(failure_id)

@@ -130,37 +130,37 @@ def product_availability(refs):
 
 @hookimpl(optionalhook=True)
 def on_invoice_posted(event):
-    from plugins.bridge import invoices
+    from plugins.bridge.handoffs import feed_back
 
-    invoices.invoice_posted(event)
+    feed_back("on_invoice_posted", event)
 
 
 @hookimpl(optionalhook=True)
 def on_payment_received(event):
-    from plugins.bridge import invoices
+    from plugins.bridge.handoffs import feed_back
 
-    invoices.payment_received(event)
+    feed_back("on_payment_received", event)
 
 
 @hookimpl(optionalhook=True)
 def on_invoice_paid(event):
-    from plugins.bridge import invoices
+    from plugins.bridge.handoffs import feed_back
 
-    invoices.invoice_paid(event)
+    feed_back("on_invoice_paid", event)
 
 
 @hookimpl(optionalhook=True)
 def on_credit_note_issued(event):
-    from plugins.bridge import invoices
+    from plugins.bridge.handoffs import feed_back
 
-    invoices.credit_note_issued(event)
+    feed_back("on_credit_note_issued", event)
 
 
 @hookimpl(optionalhook=True)
 def on_delivery_done(event):
-    from plugins.bridge import deliveries
+    from plugins.bridge.handoffs import feed_back
 
-    deliveries.delivery_done(event)
+    feed_back("on_delivery_done", event)
 
 
 # --- panels on CRM pages ---

@@ -139,3 +139,22 @@ class Contract(Timestamped, db.Model):
     ends_on: Mapped[dt.date | None] = mapped_column(index=True)
     schedule_id: Mapped[int | None]  # finance_billing_schedule.id
     renewal_deal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_deal.id"))
+
+
+class HandoffFailure(db.Model):
+    """A status update from finance or inventory that could not be carried to CRM.
+
+    The ERP action it followed stands (a payment received is a fact); the failure is kept
+    with its event, to be retried from the integration health page or the API.
+    """
+
+    __tablename__ = "bridge_handoff_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(100))  # the hook: on_invoice_paid...
+    event_type: Mapped[str] = mapped_column(sa.String(200))  # module:Class of the payload
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    attempts: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[dt.datetime | None]

@@ -62,16 +62,24 @@ def _invoices(fix: bool) -> list[dict]:
 
 
 def _reflected(fix: bool) -> list[dict]:
+    """Invoices of orders CRM was not told about, or whose state CRM has not heard of yet."""
     found = []
     records = db.session.scalars(sa.select(OrderInvoice).where(
-        OrderInvoice.state.in_(("posted", "partially paid", "paid")), OrderInvoice.reflected.is_(False))).all()
+        OrderInvoice.state.in_(("posted", "partially paid", "paid")))).all()
+    actual = services.finance().invoice_states(r.invoice_id for r in records) \
+        if records and services.installed("erp_finance") else {}
     for record in records:
-        drift = _drift("not_in_crm", f"invoice {record.number} is {record.state} but not on its deal's timeline",
-                       record.number or str(record.invoice_id), True)
+        state = actual.get(record.invoice_id, record.state)
+        if record.reflected and state == record.state:
+            continue
+        reason = (f"invoice {record.number} is {state} but not on its deal's timeline" if not record.reflected
+                  else f"invoice {record.number} is {state} in finance, {record.state} in CRM")
+        drift = _drift("not_in_crm", reason, record.number or str(record.invoice_id), True)
         if fix:
             order = db.session.get(SalesOrder, record.order_id)
-            services.note_on_deal(order.deal_id, f"Invoice {record.number} {record.state}")
-            record.reflected = drift["fixed"] = True
+            services.note_on_deal(order.deal_id, f"Invoice {record.number} {state}")
+            record.state, record.reflected = state, True
+            drift["fixed"] = True
         found.append(drift)
     return found
 

@@ -191,3 +191,30 @@ class RevenueViewSchema(ma.Schema):
     months = fields.List(fields.Nested(RevenueMonthSchema))
     totals = fields.Nested(RevenueTotalsSchema)
     expected_payments = fields.List(fields.Nested(ExpectedPaymentSchema))
+
+
+class HandoffFailureSchema(ma.Schema):
+    id = fields.Integer()
+    event = fields.String(metadata={"description": "The hook that could not be carried: on_invoice_paid..."})
+    payload = fields.Dict(metadata={"description": "The event as it was emitted"})
+    reason = fields.String()
+    attempts = fields.Integer()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class BridgeEventSchema(ma.Schema):
+    id = fields.Integer()
+    key = fields.String()
+    name = fields.String()
+    payload = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class HealthSchema(ma.Schema):
+    drift = fields.Integer(metadata={"description": "Drifts the reconciliation finds now"})
+    failures = fields.List(fields.Nested(HandoffFailureSchema),
+                           metadata={"description": "Hand-offs still to retry, newest first"})
+    resolved = fields.List(fields.Nested(HandoffFailureSchema))
+    events = fields.List(fields.Nested(BridgeEventSchema),
+                         metadata={"description": "Latest events the bridge acts on"})

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.db import db
 from core.errors import ValidationFailed
 from core.permissions import requires
-from plugins.bridge import reconcile, revenue, services, status
+from plugins.bridge import handoffs, reconcile, revenue, services, status
 from plugins.bridge.models import INVOICE_POLICIES, AccountLink, SalesOrder
 from plugins.crm.models import Account
 
@@ -110,3 +110,20 @@ def revenue_page():
                                form=request.args), 422
     view = revenue.revenue_view(args.get("date_from"), args.get("date_to"))
     return render_template("bridge/revenue.html", view=view, errors={}, form=request.args)
+
+
+@bp.route("/health")
+@requires("bridge.order.read")
+def health():
+    return render_template("bridge/health.html", health=handoffs.health())
+
+
+@bp.route("/handoffs/<int:failure_id>/retry", methods=["POST"])
+@requires("bridge.reconcile.run")
+def retry_handoff(failure_id):
+    failure = handoffs.retry(failure_id)
+    if failure.resolved_at:
+        flash(f"{failure.event} went through on retry.", "success")
+    else:
+        flash(f"{failure.event} failed again: {failure.reason}", "error")
+    return redirect(url_for("bridge.health"))

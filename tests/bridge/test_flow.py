@@ -256,3 +256,42 @@ def test_revenue_view_puts_forecast_next_to_recognised_revenue(app, api, flow, a
     create_user(app, "rep@example.com", ["Sales rep", "Revenue viewer"])
     rep = ApiClient(app.test_client(), token_for(app, "rep@example.com"))
     assert ok(rep.get("/api/v1/bridge/revenue"))["expected_payments"] == []
+
+
+def test_a_failed_back_feed_keeps_the_payment_and_is_retried_from_the_health_page(
+        app, api, flow, admin, monkeypatch):
+    deal_id, _ = flow.deal(company="Health Co", email="a@health.example", amount="150.00")
+    ok(flow.win(deal_id))
+    invoice = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))["invoices"][0]
+    customer_id = ok(api.get("/api/v1/bridge/links"))[0]["customer_id"]
+    from plugins.bridge import handoffs
+
+    def crm_down(event):
+        raise RuntimeError("CRM timeline unavailable")
+
+    monkeypatch.setitem(handoffs.HANDLERS, "on_invoice_paid", crm_down)
+    ok(api.post("/api/v1/finance/payments", json={
+        "customer_id": customer_id, "amount": "150.00",
+        "allocations": [{"invoice_id": invoice["invoice_id"], "amount": "150.00"}]}))
+    assert ok(api.get(f"/api/v1/finance/invoices/{invoice['invoice_id']}"))["state"] == "paid"  # the payment stands
+    health = ok(api.get("/api/v1/bridge/health"))
+    [failure] = health["failures"]
+    assert (failure["event"], failure["reason"]) == ("on_invoice_paid", "CRM timeline unavailable")
+    assert failure["payload"]["number"] == invoice["number"]
+    assert health["drift"] == 1  # reconcile sees the invoice CRM was not told about
+    assert "on_payment_received" in [e["name"] for e in health["events"]]
+    page = admin.get("/bridge/health").get_data(as_text=True)
+    assert "CRM timeline unavailable" in page and "Retry" in page
+
+    again = api.post(f"/api/v1/bridge/handoffs/{failure['id']}/retry", json={})
+    assert ok(again)["resolved_at"] is None and again.get_json()["attempts"] == 2
+    monkeypatch.undo()
+    done = ok(api.post(f"/api/v1/bridge/handoffs/{failure['id']}/retry", json={}))
+    assert done["resolved_at"] is not None
+    assert api.post(f"/api/v1/bridge/handoffs/{failure['id']}/retry", json={}).status_code == 409
+    status = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))
+    assert status["invoices"][0]["state"] == "paid"
+    timeline = ok(api.get("/api/v1/crm/activities", query_string={"deal_id": deal_id, "per_page": 50}))
+    assert [a["subject"] for a in timeline["items"]].count(f"Invoice {invoice['number']} paid in full") == 1
+    health = ok(api.get("/api/v1/bridge/health"))
+    assert health["failures"] == [] and health["drift"] == 0

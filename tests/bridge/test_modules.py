@@ -6,7 +6,8 @@ import pytest
 from tests.bridge.conftest import ok
 from tests.conftest import login
 
-PAGES = ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile", "/bridge/revenue")
+PAGES = ("/bridge/links", "/bridge/orders", "/bridge/settings", "/bridge/reconcile", "/bridge/revenue",
+         "/bridge/health")
 
 
 @pytest.mark.parametrize("partial_app", ["crm_finance_template"], indirect=True)

@@ -78,3 +78,20 @@ def test_events_page_and_api_list_recorded_events(probe_app):
     assert listed["total"] >= 1 and listed["items"][0]["payload"]["name"] == "Eventful Ltd"
     page = login(probe_app.test_client()).get("/events").get_data(as_text=True)
     assert "on_account_changed" in page and "Eventful Ltd" in page
+
+
+def test_an_event_comes_back_from_its_json_as_it_was():
+    import datetime as dt
+    from decimal import Decimal
+
+    from core.events import jsonable, rebuild, type_name
+    from plugins.erp_finance.hookspecs import PaymentReceived
+    from plugins.erp_inventory.hookspecs import DeliveryDone, MovedLine
+
+    payment = PaymentReceived(1, "PAY/1", 2, Decimal("10.50"), "EUR", dt.date(2026, 1, 2),
+                              ((3, Decimal("5.25")), (4, Decimal("5.25"))), Decimal("0.00"), None)
+    delivery = DeliveryDone(1, "OUT/1", "SO/1", 3, (MovedLine(1, "A", Decimal("2"), Decimal("1.5")),), None)
+    again = rebuild(type_name(payment), jsonable(payment))
+    assert again == payment and isinstance(again.allocations[0][1], Decimal)
+    again = rebuild(type_name(delivery), jsonable(delivery))
+    assert again == delivery and isinstance(again.lines[0], MovedLine)
