@@ -21,11 +21,36 @@ from core import create_app
 from core.cli import init_database
 from core.db import db, transaction
 
-# Property tests run a fixed number of examples, derandomized: a failure replays as it is.
-settings.register_profile("tandem", max_examples=40, deadline=None, derandomize=True,
+# Property tests run a fixed number of examples, derandomized: a failure replays as it is
+# with the command printed under "Replay"; print_blob adds the @reproduce_failure line.
+settings.register_profile("tandem", max_examples=40, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tandem"))
+#: The seed of every other randomised test (load tests: ``random.Random(SEED)``).
+SEED = int(os.environ.get("TANDEM_SEED", "20261123"))
+
+
+@pytest.fixture
+def seed() -> int:
+    """The fixed seed of a randomised test; a failure prints the command replaying it."""
+    return SEED
+
+
+def replay_command(item) -> str:
+    """One command that re-runs ``item`` with the same seed and database."""
+    env = [f"TANDEM_SEED={SEED}"] if "seed" in item.fixturenames else []
+    env += [f"{name}={os.environ[name]}" for name in ("TEST_DATABASE_URL", "HYPOTHESIS_PROFILE")
+            if os.environ.get(name)]
+    return " ".join([*env, ".venv/bin/python", "-m", "pytest", f"'{item.nodeid}'"])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and report.when == "call":
+        report.sections.append(("Replay", replay_command(item)))
+    return report
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-pass-123"
