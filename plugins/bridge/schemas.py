@@ -2,6 +2,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from core.admin.schemas import EventSchema
 from plugins.bridge.models import INVOICE_POLICIES, PERIODS
 
 
@@ -203,18 +204,10 @@ class HandoffFailureSchema(ma.Schema):
     resolved_at = fields.DateTime(allow_none=True)
 
 
-class BridgeEventSchema(ma.Schema):
-    id = fields.Integer()
-    key = fields.String()
-    name = fields.String()
-    payload = fields.Dict()
-    created_at = fields.DateTime()
-
-
 class HealthSchema(ma.Schema):
     drift = fields.Integer(metadata={"description": "Drifts the reconciliation finds now"})
     failures = fields.List(fields.Nested(HandoffFailureSchema),
                            metadata={"description": "Hand-offs still to retry, newest first"})
     resolved = fields.List(fields.Nested(HandoffFailureSchema))
-    events = fields.List(fields.Nested(BridgeEventSchema),
+    events = fields.List(fields.Nested(EventSchema),
                          metadata={"description": "Latest events the bridge acts on"})
