@@ -106,6 +106,8 @@ def _step(name: str, action, *args):
     try:
         return action(*args)
     except TandemError as exc:
+        if str(exc.code).startswith("bridge_") and str(exc.code).endswith("_failed"):
+            raise  # a step inside this one already named itself
         raise RuleViolation(f"{name}: {exc.message}", code=f"bridge_{name}_failed") from exc
     except Exception as exc:  # noqa: BLE001 - any failure refuses the win with a reason
         raise RuleViolation(f"{name}: {type(exc).__name__}: {exc}", code=f"bridge_{name}_failed") from exc
@@ -169,16 +171,16 @@ def reserve_and_deliver(order: SalesOrder) -> None:
         free = inventory.availability(product.id).available if product.type == "stockable" else line.quantity
         take = min(line.quantity, max(free, ZERO))
         if take > 0:
-            inventory.reserve_stock(order.number, product.id, take)
+            _step("reservation", inventory.reserve_stock, order.number, product.id, take)
             ready.append({"product_id": product.id, "quantity": take})
         if line.quantity > take:
             short.append({"product_id": product.id, "quantity": line.quantity - take})
         line.reserved, line.backordered = take, line.quantity - take
-    first = inventory.create_delivery(order.number, ready) if ready else None
+    first = _step("delivery", inventory.create_delivery, order.number, ready) if ready else None
     if short:
-        inventory.create_document({"kind": "delivery", "reference": order.number, "lines": short,
-                                   "backorder_of_id": first.id if first else None,
-                                   "notes": f"Backorder of {order.number}"})
+        _step("delivery", inventory.create_document, {
+            "kind": "delivery", "reference": order.number, "lines": short,
+            "backorder_of_id": first.id if first else None, "notes": f"Backorder of {order.number}"})
 
 
 def _sale_tax_id(rate: Decimal) -> int | None:
