@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -291,6 +291,21 @@ def _register_error_handlers(app: Flask) -> None:
         if api_module.is_api_request():
             return api_module.error_response(422, "value_out_of_range", message)
         return render_template("core/error.html", status=422, title="Not accepted", message=message), 422
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def database_unavailable(error):
+        """The database failed mid-request (connection lost, deadlock, lock timeout): the
+        transaction is rolled back, so nothing was saved and the request can be retried."""
+        app.logger.warning("database error, request rolled back: %s", error)
+        db.session.rollback()
+        message = "The database did not answer; nothing was saved. Try again in a moment."
+        if api_module.is_api_request():
+            response = api_module.error_response(503, "database_unavailable", message)
+        else:
+            response = make_response(render_template("core/error.html", status=503, title="Not done",
+                                                     message=message), 503)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(TandemError)
     def tandem_error(error: TandemError):
