@@ -6,10 +6,13 @@ macro of ``core/macros.html``). One schema, one set of rules, for pages and API 
 """
 from __future__ import annotations
 
-import marshmallow as ma
-from flask import request
+from functools import wraps
 
-from core.errors import ValidationFailed
+import marshmallow as ma
+from flask import flash, redirect, request, url_for
+
+from core.db import db
+from core.errors import TandemError, ValidationFailed
 
 
 def raw_form(schema: ma.Schema) -> dict:
@@ -44,3 +47,20 @@ def load_form(schema: ma.Schema) -> tuple[dict | None, dict]:
 def errors_of(exc: ValidationFailed) -> dict:
     """Field errors of a service's ``ValidationFailed``, for the same form rendering."""
     return exc.errors
+
+
+def action(view):
+    """A POST action behind a button (win, post, retry...): a refusal rolls back, becomes a
+    flash message and sends the user back to the page they came from."""
+    @wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash("Not done: " + "; ".join(" ".join(m) for m in exc.errors.values()), "error")
+        except TandemError as exc:
+            db.session.rollback()
+            flash(f"Not done: {exc.message}", "error")
+        return redirect(request.referrer or url_for("admin.home"))
+    return run

@@ -130,7 +130,7 @@ def create_order(deal_id: int, override_reason: str | None = None) -> SalesOrder
         _step("stock", reserve_and_deliver, order)
     if services.installed("erp_finance") and deal.account_id is not None:
         order.customer_id = _step("customer", services.account_customer_id, deal.account_id, True)
-        contract = db.session.scalar(sa.select(Contract).where(Contract.deal_id == deal.id))
+        contract = contract_of(deal.id)
         if contract is not None:
             _step("schedule", _schedule_contract, order, contract)
         elif settings.invoice_policy == "on_order" or not any(l.delivered < l.quantity and _stock_product(l.product_ref)
@@ -237,20 +237,25 @@ def _schedule_contract(order: SalesOrder, contract: Contract) -> None:
 
 def mark_recurring(deal_id: int, period: str, term_months: int) -> Contract:
     """Mark an open deal recurring: once won it is billed by a schedule and renewed."""
-    from core.errors import NotFound, ValidationFailed
+    from core.errors import ValidationFailed
     from plugins.bridge.models import PERIODS
 
-    deal = db.session.get(Deal, deal_id)
-    if deal is None:
-        raise NotFound(f"deal {deal_id} not found")
+    from plugins.crm.records import DEAL
+
+    deal = DEAL.get(deal_id)  # within the user's record rules: 404 for someone else's deal
     if period not in PERIODS:
         raise ValidationFailed({"period": [f"Choose one of {', '.join(PERIODS)}."]})
     if not 1 <= int(term_months) <= 120:
         raise ValidationFailed({"term_months": ["Between 1 and 120 months."]})
     if deal.status != "open":
         raise RuleViolation(f"deal “{deal.title}” is {deal.status}", code="deal_closed")
-    contract = db.session.scalar(sa.select(Contract).where(Contract.deal_id == deal_id)) or Contract(deal_id=deal_id)
+    contract = contract_of(deal_id) or Contract(deal_id=deal_id)
     contract.period, contract.term_months = period, int(term_months)
     db.session.add(contract)
     db.session.flush()
     return contract
+
+
+def contract_of(deal_id: int) -> Contract | None:
+    """The contract of a deal marked recurring, if any."""
+    return db.session.scalar(sa.select(Contract).where(Contract.deal_id == deal_id))

@@ -182,8 +182,12 @@ def panels(slot, obj):
         found.append(Panel("Orders and deliveries", "bridge/panel_orders.html",
                            {"orders": status.account_orders(obj.id)}, order=11))
     if slot == "crm.deal" and current_user.can("bridge.order.read"):
+        from plugins.bridge.deals import contract_of
+        from plugins.bridge.models import PERIODS
+
         found.append(Panel("Order", "bridge/panel_deal.html",
-                           {"deal": obj, "order": status.deal_status(obj.id)}, order=10))
+                           {"deal": obj, "order": status.deal_status(obj.id),
+                            "contract": contract_of(obj.id), "periods": PERIODS}, order=10))
     if slot == "crm.case" and current_user.can("bridge.order.read"):
         found.append(Panel("Credit note", "bridge/panel_case.html",
                            {"credit": cases.credit_of_case(obj.id)}, order=10))

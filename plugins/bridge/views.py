@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.db import db
 from core.errors import ValidationFailed
+from core.forms import action
 from core.permissions import requires
 from plugins.bridge import handoffs, reconcile, revenue, services, status
 from plugins.bridge.models import INVOICE_POLICIES, AccountLink, SalesOrder
@@ -120,6 +121,7 @@ def health():
 
 @bp.route("/handoffs/<int:failure_id>/retry", methods=["POST"])
 @requires("bridge.reconcile.run")
+@action
 def retry_handoff(failure_id):
     failure = handoffs.retry(failure_id)
     if failure.resolved_at:
@@ -127,3 +129,18 @@ def retry_handoff(failure_id):
     else:
         flash(f"{failure.event} failed again: {failure.reason}", "error")
     return redirect(url_for("bridge.health"))
+
+
+@bp.route("/deals/<int:deal_id>/contract", methods=["POST"])
+@requires("bridge.order.write")
+@action
+def mark_recurring(deal_id):
+    from plugins.bridge import deals
+
+    try:
+        term = int(request.form.get("term_months") or "")
+    except ValueError:
+        raise ValidationFailed({"term_months": ["A whole number of months, 1 to 120."]}) from None
+    contract = deals.mark_recurring(deal_id, request.form.get("period", ""), term)
+    flash(f"Once won, this deal is billed {contract.period} for {contract.term_months} month(s).", "success")
+    return redirect(url_for("crm.deal_detail", record_id=deal_id))

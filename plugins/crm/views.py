@@ -2,8 +2,6 @@
 public lead form. Thin: parse -> service -> render or redirect with a flash message."""
 from __future__ import annotations
 
-from functools import wraps
-
 import sqlalchemy as sa
 from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
@@ -12,7 +10,7 @@ from flask_login import current_user
 from core.csvio import ImportRejected, csv_response
 from core.db import db
 from core.errors import NotFound, TandemError, ValidationFailed
-from core.forms import load_form
+from core.forms import action, load_form
 from core.permissions import public, requires
 from core.records import add_record_pages
 from plugins.crm import queries, reports, rules, services, transfer, work
@@ -30,22 +28,6 @@ for _rt, _template in ((ACCOUNT, "crm/account_detail.html"), (CONTACT, "crm/cont
                        (TASK, "crm/task_detail.html"), (ACTIVITY, None), (CAMPAIGN, None),
                        (PIPELINE, None), (TEAM, None), (AUTOMATION, "crm/automation_detail.html")):
     add_record_pages(bp, _rt, _template)
-
-
-def action(view):
-    """Run a POST action; a refusal becomes a flash message and the user goes back."""
-    @wraps(view)
-    def run(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash("Not done: " + "; ".join(f"{' '.join(m)}" for m in exc.errors.values()), "error")
-        except TandemError as exc:
-            db.session.rollback()
-            flash(f"Not done: {exc.message}", "error")
-        return redirect(request.referrer or url_for("crm.board"))
-    return run
 
 
 def _back(endpoint: str, **values):

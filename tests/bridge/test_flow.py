@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.bridge.conftest import ok
-from tests.conftest import ApiClient, create_user, token_for
+from tests.conftest import ApiClient, create_user, csrf_from, token_for
 from tests.conformance import check_plugin
 
 
@@ -272,3 +272,26 @@ def test_a_failed_back_feed_keeps_the_payment_and_is_retried_from_the_health_pag
     assert [a["subject"] for a in timeline["items"]].count(f"Invoice {invoice['number']} paid in full") == 1
     health = ok(api.get("/api/v1/bridge/health"))
     assert health["failures"] == [] and health["drift"] == 0
+
+
+def test_a_deal_is_marked_recurring_from_its_page(app, admin, api, flow):
+    deal_id, _ = flow.deal(company="Monthly Co", email="a@monthly.example", amount="50.00")
+    page = admin.get(f"/crm/deals/{deal_id}")
+    assert "Mark recurring" in page.get_data(as_text=True)
+    token = csrf_from(page)
+    done = admin.post(f"/bridge/deals/{deal_id}/contract",
+                      data={"period": "quarterly", "term_months": "6", "csrf_token": token},
+                      headers={"Referer": f"/crm/deals/{deal_id}"}, follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "billed quarterly for 6 month(s)" in html and "Change contract" in html
+    bad = admin.post(f"/bridge/deals/{deal_id}/contract",
+                     data={"period": "weekly", "term_months": "6", "csrf_token": token},
+                     headers={"Referer": f"/crm/deals/{deal_id}"}, follow_redirects=True)
+    assert "Not done: Choose one of monthly, quarterly, yearly." in bad.get_data(as_text=True)
+    ok(flow.win(deal_id))
+    assert ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))["invoices"] == []  # billed by schedule
+    # a rep cannot mark someone else's deal
+    create_user(app, "rep2@example.com", ["Sales rep", "Integration manager"])
+    rep = ApiClient(app.test_client(), token_for(app, "rep2@example.com"))
+    other, _ = flow.deal(company="Other Co", email="a@other.example", amount="10.00")
+    assert rep.post(f"/api/v1/bridge/deals/{other}/contract", json={"period": "monthly"}).status_code == 404
