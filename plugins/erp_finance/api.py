@@ -11,7 +11,7 @@ from core.permissions import requires
 from core.records import add_record_api
 from plugins.erp_finance import credit, ledger, queries, reports, services
 from plugins.erp_finance import schemas as s
-from plugins.erp_finance.models import Invoice
+from plugins.erp_finance.models import Invoice, JournalEntry
 from plugins.erp_finance.records import RECORD_TYPES
 
 blp = ApiBlueprint("finance", __name__)
@@ -53,7 +53,8 @@ def update_settings(data):
 @blp.response(200, page_schema(s.EntrySchema))
 def list_entries(args):
     """Journal entries: filter by journal, state and dates; ``q`` searches number and reference."""
-    return paginate(queries.entries(args), args, queries.ENTRY_SORT, "-date,-id")
+    stmt = queries.entries(args).options(sa.orm.selectinload(JournalEntry.lines))
+    return paginate(stmt, args, queries.ENTRY_SORT, "-date,-id")
 
 
 @blp.route("/entries", methods=["POST"])
