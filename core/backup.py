@@ -27,8 +27,10 @@ def _libpq(url: sa.URL) -> str:
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-                                                   reverse=True)), None)
+    def major(path: Path) -> int:  # /usr/lib/postgresql/16/bin/pg_dump -> 16 (so 16 beats 9)
+        return int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0
+
+    found = shutil.which(name) or max(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=major, default=None)
     if not found:
         raise RuleViolation(f"{name} is not installed (it comes with the PostgreSQL client)",
                             code="backup_tool_missing")
