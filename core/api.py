@@ -16,6 +16,7 @@ rule refusal 409 ``{"code", "message"}``; 404, 403 and 401 as ``{"code", "messag
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 import threading
 from functools import lru_cache
@@ -44,6 +45,30 @@ class ApiBlueprint(SmorestBlueprint):
         super().__init__(f"{plugin}_api", import_name, url_prefix=f"{API_PREFIX}/{plugin}",
                          **kwargs)
         self.plugin = plugin
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """A moment, stored as naive UTC (``core.db.utcnow``): written with its offset, as the
+    OpenAPI ``date-time`` format (RFC 3339) requires; read from any offset (none means UTC)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class ErrorSchema(ma.Schema):
+    """The body of every error answer (documentation only: see ``error_response``)."""
+
+    code = ma.fields.String(metadata={"description": "Machine-readable reason, e.g. not_found"})
+    message = ma.fields.String(metadata={"description": "What went wrong, in words"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), metadata={
+        "description": "Field -> messages (422 only); nested fields nest"})
+    details = ma.fields.Dict(metadata={"description": "More about a refusal, where there is more"})
 
 
 class ListArgs(ma.Schema):
@@ -239,6 +264,8 @@ class TandemApi(Api):
     would pay at start; most never serve the OpenAPI document.
     """
 
+    ERROR_SCHEMA = ErrorSchema
+
     def __init__(self, *args, **kwargs):
         self._undocumented: list = []
         self._doc_lock = threading.Lock()
@@ -316,8 +343,18 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config["OPENAPI_URL_PREFIX"] = None  # served by core.admin, filtered per install
-    api = TandemApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    api = TandemApi(app, spec_kwargs={"marshmallow_plugin": marshmallow_plugin,
                                 "info": {"description": "JSON API of Tandem. Every endpoint "
                                                        "needs a bearer token unless marked public."}})
+    marshmallow_plugin.converter.add_attribute_function(_decimal_as_string)
     app.extensions["tandem_api"] = api
     return api
+
+
+def _decimal_as_string(self, field, **kwargs) -> dict:
+    """Decimals travel as strings ("1250.00"): JSON numbers cannot hold cents exactly, and
+    Flask writes every ``Decimal`` as a string whatever the field says."""
+    if isinstance(field, ma.fields.Decimal):
+        return {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    return {}

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core import customfields
-from core.api import ApiBlueprint, ListArgs, apply_sort, page_schema, paginate
+from core.api import ApiBlueprint, ListArgs, UtcDateTime, apply_sort, page_schema, paginate
 from core.csvio import ImportRejected, ImportReport, attr_columns, csv_response, import_csv
 from core.db import db
 from core.errors import NotFound, ValidationFailed
@@ -150,7 +150,7 @@ class RecordType:
         (typed like its column) and ``updated_since`` for incremental sync."""
         extra = {name: _arg_field(column, name) for name, column in self.filter_columns().items()}
         if hasattr(self.model, "updated_at"):
-            extra["updated_since"] = ma.fields.DateTime(metadata={
+            extra["updated_since"] = UtcDateTime(metadata={
                 "description": "Only records changed at or after this time (UTC, ISO 8601)"})
         return type(f"{self.model.__name__}ListArgs", (ListArgs,), extra)
 
@@ -163,7 +163,7 @@ def _arg_field(column, name: str) -> ma.fields.Field:
     except (NotImplementedError, AttributeError):
         python_type = str
     kinds = {bool: ma.fields.Boolean, int: ma.fields.Integer, dt.date: ma.fields.Date,
-             dt.datetime: ma.fields.DateTime, decimal.Decimal: ma.fields.Decimal}
+             dt.datetime: UtcDateTime, decimal.Decimal: ma.fields.Decimal}
     if python_type is decimal.Decimal:
         return ma.fields.Decimal(as_string=True, **description)
     return kinds.get(python_type, ma.fields.String)(**description)

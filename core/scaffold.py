@@ -69,12 +69,14 @@ class Item(Timestamped, db.Model):
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from core.api import UtcDateTime
+
 
 class ItemSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     notes = fields.String(allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 ''',
     "tandem_$name/services.py": '''"""$Title operations: the only code that changes $name records."""
 from core.db import db

@@ -2,6 +2,8 @@
 import marshmallow as ma
 from marshmallow import fields
 
+from core.api import UtcDateTime
+
 
 class ModuleSchema(ma.Schema):
     name = fields.String()
@@ -30,7 +32,7 @@ class InstallResultSchema(ma.Schema):
 
 class AuditEntrySchema(ma.Schema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = UtcDateTime()
     actor_id = fields.Integer(allow_none=True)
     action = fields.String(metadata={"description": "create, update or delete"})
     table_name = fields.String()
@@ -47,7 +49,7 @@ class WebhookSubscriptionSchema(ma.Schema):
     active = fields.Boolean(dump_only=True)
     secret = fields.String(dump_only=True, metadata={
         "description": "HMAC-SHA256 key: X-Tandem-Signature = sha256=hex(hmac(secret, ts + '.' + body))"})
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class WebhookDeliverySchema(ma.Schema):
@@ -56,10 +58,10 @@ class WebhookDeliverySchema(ma.Schema):
     event_id = fields.Integer()
     status = fields.String(metadata={"description": "pending, sending, delivered or failed"})
     attempts = fields.Integer()
-    next_attempt_at = fields.DateTime()
+    next_attempt_at = UtcDateTime()
     last_status_code = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    delivered_at = UtcDateTime(allow_none=True)
 
 
 class CustomFieldSchema(ma.Schema):
@@ -78,4 +80,4 @@ class EventSchema(ma.Schema):
     name = fields.String()
     payload = fields.Dict()
     actor_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()

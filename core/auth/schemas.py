@@ -2,6 +2,8 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from core.api import UtcDateTime
+
 
 class RoleSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
@@ -16,7 +18,7 @@ class UserSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     active = fields.Boolean(dump_only=True)
     roles = fields.Method("role_names", dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
     def role_names(self, user):
         return [role.name for role in user.roles]
@@ -39,8 +41,8 @@ class TokenSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     prefix = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    revoked_at = UtcDateTime(dump_only=True, allow_none=True)
 
 
 class NewTokenSchema(TokenSchema):

@@ -4,6 +4,8 @@ import re
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from core.api import UtcDateTime
+
 from plugins.crm.models import (ACTIVITY_KINDS, CASE_PRIORITIES, CASE_STATUSES, CHANNELS, CURRENCIES,
                                 INDUSTRIES, LEAD_STATUSES, QUOTE_STATES, SIZES, SOURCES)
 
@@ -48,8 +50,8 @@ class AccountSchema(ma.Schema):
     tags = fields.String(allow_none=True, validate=validate.Length(max=500))
     owner_id = fields.Integer(allow_none=True)
     owner_name = fields.String(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
     @ma.validates("domain")
     def _domain(self, value, **_kwargs):
@@ -76,8 +78,8 @@ class ContactSchema(_NotBlank):
     owner_name = fields.String(dump_only=True, allow_none=True)
     tags = _text(500)
     source = fields.String(allow_none=True, validate=validate.OneOf(SOURCES))
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class LeadSchema(_NotBlank):
@@ -95,11 +97,11 @@ class LeadSchema(_NotBlank):
     owner_id = _id()
     owner_name = fields.String(dump_only=True, allow_none=True)
     notes = _text(5000)
-    converted_at = fields.DateTime(dump_only=True, allow_none=True)
+    converted_at = UtcDateTime(dump_only=True, allow_none=True)
     contact_id = fields.Integer(dump_only=True, allow_none=True)
     account_id = fields.Integer(dump_only=True, allow_none=True)
     deal_id = fields.Integer(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class ConvertLeadSchema(ma.Schema):
@@ -161,11 +163,11 @@ class DealSchema(_NotBlank):
     campaign_id = _id()
     lead_id = fields.Integer(dump_only=True, allow_none=True)
     lost_reason = fields.String(dump_only=True, allow_none=True)
-    won_at = fields.DateTime(dump_only=True, allow_none=True)
-    lost_at = fields.DateTime(dump_only=True, allow_none=True)
+    won_at = UtcDateTime(dump_only=True, allow_none=True)
+    lost_at = UtcDateTime(dump_only=True, allow_none=True)
     override_reason = fields.String(dump_only=True, allow_none=True)
-    last_activity_at = fields.DateTime(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    last_activity_at = UtcDateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class WinDealSchema(ma.Schema):
@@ -197,7 +199,7 @@ class ActivitySchema(_NotBlank):
     kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     subject = _text(300, required=True)
     body = _text(20000)
-    occurred_at = fields.DateTime(allow_none=True)
+    occurred_at = UtcDateTime(allow_none=True)
     author_id = fields.Integer(dump_only=True, allow_none=True)
     author_name = fields.String(dump_only=True, allow_none=True)
     contact_id = _id()
@@ -212,7 +214,7 @@ class EmailLogSchema(ma.Schema):
     to = fields.List(fields.String(), load_default=list)
     subject = _text(300)
     body = fields.String(allow_none=True)
-    date = fields.DateTime(allow_none=True)
+    date = UtcDateTime(allow_none=True)
     message_id = _text(300)
     deal_id = _id()
 
@@ -229,7 +231,7 @@ class TaskSchema(_NotBlank):
     assignee_id = _id()
     assignee_name = fields.String(dump_only=True, allow_none=True)
     done = fields.Boolean()
-    done_at = fields.DateTime(dump_only=True, allow_none=True)
+    done_at = UtcDateTime(dump_only=True, allow_none=True)
     state = fields.String(dump_only=True, metadata={"description": "open, overdue or done"})
     notes = _text(5000)
     contact_id = _id()
@@ -266,7 +268,7 @@ class QuoteSchema(ma.Schema):
     subtotal = fields.Decimal(dump_only=True, **MONEY)
     tax_total = fields.Decimal(dump_only=True, **MONEY)
     total = fields.Decimal(dump_only=True, **MONEY)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class CaseSchema(_NotBlank):
@@ -281,8 +283,8 @@ class CaseSchema(_NotBlank):
     owner_id = _id()
     owner_name = fields.String(dump_only=True, allow_none=True)
     resolution = fields.String(dump_only=True, allow_none=True)
-    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    resolved_at = UtcDateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class ResolveCaseSchema(ma.Schema):
@@ -324,8 +326,8 @@ class NotificationSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     message = fields.String()
     url = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    read_at = UtcDateTime(allow_none=True)
 
 
 class MergeSchema(ma.Schema):

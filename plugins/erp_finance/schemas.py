@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from core.api import ListArgs
+from core.api import ListArgs, UtcDateTime
 from plugins.erp_finance.models import (ACCOUNT_TYPES, CONTROL_KINDS, INVOICE_KINDS, INVOICE_STATES,
                                         JOURNAL_TYPES, PERIODS, TAX_SCOPES)
 
@@ -58,8 +58,8 @@ class _PartySchema(ma.Schema):
     credit_limit = ExactDecimal(places=2, as_string=True, load_default="0.00",
                                   validate=validate.Range(min=0, max=10**15),
                                   metadata={"description": "Decimal string, e.g. \"5000.00\""})
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class CustomerSchema(_PartySchema):
@@ -207,7 +207,7 @@ class EntrySchema(ma.Schema):
     total_debit = fields.Decimal(as_string=True)
     total_credit = fields.Decimal(as_string=True)
     reversal_of_id = fields.Integer(allow_none=True)
-    posted_at = fields.DateTime(allow_none=True)
+    posted_at = UtcDateTime(allow_none=True)
     hash = fields.String(allow_none=True)
     prev_hash = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(EntryLineSchema))
@@ -300,7 +300,7 @@ class InvoiceSchema(ma.Schema):
     amount_total_company = fields.Decimal(as_string=True)
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     installments = fields.List(fields.Nested(InstallmentSchema))
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class InvoiceListArgs(ListArgs):

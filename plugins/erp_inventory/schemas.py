@@ -2,6 +2,8 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from core.api import UtcDateTime
+
 from plugins.erp_inventory.models import DOCUMENT_KINDS, PRODUCT_TYPES, UNITS
 
 
@@ -20,8 +22,8 @@ class ProductSchema(ma.Schema):
                           validate=validate.Range(min=0, max=10**12))
     barcode = fields.String(allow_none=True, validate=validate.Length(max=64))
     active = fields.Boolean(load_default=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 def _qty(**kw):
@@ -112,7 +114,7 @@ class DocumentSchema(ma.Schema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
     backorder_of_id = fields.Integer(dump_only=True)
     purchase_order_id = fields.Integer(dump_only=True)
-    done_at = fields.DateTime(dump_only=True)
+    done_at = UtcDateTime(dump_only=True)
     lines = fields.List(fields.Nested(DocumentLineSchema), load_default=list)
 
 
