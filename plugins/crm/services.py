@@ -18,6 +18,7 @@ from core.auth.models import User
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, TandemError, ValidationFailed
 from core.events import emit
+from core.records import ensure_unique
 from core.registry import current_registry
 from plugins.crm import rules
 from plugins.crm.hookspecs import (AccountChanged, CaseResolved, ContactChanged, DealLost,
@@ -649,6 +650,7 @@ def resolve_case(case: Case, resolution: str) -> Case:
 def create_campaign(data: dict) -> Campaign:
     """A campaign leads and deals can be attributed to."""
     _check_period(data)
+    ensure_unique(Campaign.name, data.get("name"), None, "name", "Campaign {id} has this name.")
     campaign = Campaign(**{k: data[k] for k in CAMPAIGN_FIELDS if data.get(k) is not None})
     db.session.add(campaign)
     db.session.flush()
@@ -658,6 +660,8 @@ def create_campaign(data: dict) -> Campaign:
 def update_campaign(campaign: Campaign, data: dict) -> Campaign:
     """Change a campaign."""
     _check_period({"starts_on": campaign.starts_on, "ends_on": campaign.ends_on, **data})
+    if "name" in data:
+        ensure_unique(Campaign.name, data["name"], campaign.id, "name", "Campaign {id} has this name.")
     _apply(campaign, data, CAMPAIGN_FIELDS)
     db.session.flush()
     return campaign
@@ -674,6 +678,7 @@ def _check_period(data: dict) -> None:
 
 def create_team(data: dict) -> Team:
     """A sales team: ``manager_id`` sees what ``member_ids`` own."""
+    ensure_unique(Team.name, data["name"], None, "name", "Team {id} has this name.")
     team = Team(name=data["name"])
     db.session.add(team)
     return update_team(team, {k: v for k, v in data.items() if k != "name"})
@@ -682,6 +687,7 @@ def create_team(data: dict) -> Team:
 def update_team(team: Team, data: dict) -> Team:
     """Change a team's name, manager or members."""
     if "name" in data:
+        ensure_unique(Team.name, data["name"], team.id, "name", "Team {id} has this name.")
         team.name = data["name"]
     if "manager_id" in data:
         _check_user("manager_id", data["manager_id"])
