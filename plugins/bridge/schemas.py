@@ -102,7 +102,7 @@ class FinancialStatusSchema(ma.Schema):
     overdue = Money()
     oldest_overdue_days = fields.Integer()
     credit_limit = Money()
-    available_credit = Money()
+    available_credit = Money(allow_none=True, metadata={"description": "null when no limit is set"})
     over_limit = fields.Boolean()
     last_payment_date = fields.Date(allow_none=True)
     last_payment_amount = Money(allow_none=True)

@@ -63,8 +63,8 @@ class CustomerStatus:
     """A customer's standing, in the company ``currency``.
 
     ``balance`` is what the customer owes (negative: they hold credit); ``available_credit``
-    is the credit limit less the balance (negative when over the limit; a limit of 0
-    means no credit is granted).
+    is the credit limit less the balance (negative when over the limit). A limit of 0 means
+    no limit is set: ``available_credit`` is None and the customer is never over it.
     """
 
     customer_id: int
@@ -74,7 +74,7 @@ class CustomerStatus:
     oldest_overdue_days: int
     open_invoices: int
     credit_limit: Decimal
-    available_credit: Decimal
+    available_credit: Decimal | None
     over_limit: bool
     last_payment_date: dt.date | None
     last_payment_amount: Decimal | None
@@ -102,8 +102,9 @@ def customer_status(customer_id: int, today: dt.date | None = None) -> CustomerS
     return CustomerStatus(
         customer_id=customer.id, currency=ledger.company_currency(), balance=balance,
         overdue_amount=q(overdue or 0), oldest_overdue_days=(today - oldest).days if oldest else 0,
-        open_invoices=open_count, credit_limit=limit, available_credit=limit - balance,
-        over_limit=balance > limit, last_payment_date=last[0] if last else None,
+        open_invoices=open_count, credit_limit=limit,
+        available_credit=limit - balance if limit > 0 else None,
+        over_limit=limit > 0 and balance > limit, last_payment_date=last[0] if last else None,
         last_payment_amount=last[1] if last else None)
 
 

@@ -57,7 +57,8 @@ class _PartySchema(ma.Schema):
         "description": "A payment term (overrides payment_terms_days)"})
     credit_limit = ExactDecimal(places=2, as_string=True, load_default="0.00",
                                   validate=validate.Range(min=0, max=10**15),
-                                  metadata={"description": "Decimal string, e.g. \"5000.00\""})
+                                  metadata={"description": "Decimal string, e.g. \"5000.00\"; "
+                                                           "0.00 means no limit is set"})
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)
 
@@ -428,7 +429,8 @@ class CustomerStatusSchema(ma.Schema):
     oldest_overdue_days = fields.Integer()
     open_invoices = fields.Integer()
     credit_limit = fields.Decimal(as_string=True)
-    available_credit = fields.Decimal(as_string=True)
+    available_credit = fields.Decimal(as_string=True, allow_none=True,
+                                      metadata={"description": "null when no limit is set"})
     over_limit = fields.Boolean()
     last_payment_date = fields.Date(allow_none=True)
     last_payment_amount = fields.Decimal(as_string=True, allow_none=True)

@@ -69,6 +69,8 @@ def test_credit_limit_blocks_and_override_wins(app, api, flow):
     first, account_id = flow.deal(amount="800.00")
     ok(flow.win(first))
     link = ok(api.get("/api/v1/bridge/links"))[0]
+    financial = ok(api.get(f"/api/v1/bridge/accounts/{account_id}/status"))["financial"]
+    assert financial["available_credit"] is None and financial["over_limit"] is False  # 0: no limit set
     ok(api.patch(f"/api/v1/finance/customers/{link['customer_id']}", json={"credit_limit": "1000.00"}))
     second = ok(api.post("/api/v1/crm/deals", json={"title": "More tools", "account_id": account_id,
                                                     "amount": "300.00"}))["id"]
@@ -295,3 +297,31 @@ def test_a_deal_is_marked_recurring_from_its_page(app, admin, api, flow):
     rep = ApiClient(app.test_client(), token_for(app, "rep2@example.com"))
     other, _ = flow.deal(company="Other Co", email="a@other.example", amount="10.00")
     assert rep.post(f"/api/v1/bridge/deals/{other}/contract", json={"period": "monthly"}).status_code == 404
+
+
+def test_demo_runs_the_story_end_to_end(app, api, flow):
+    for n in range(4):
+        flow.product(f"DEMO-{n}", f"{10 + n}.00", 20)
+    for n in range(6):
+        flow.deal(company=f"Demo {n} Ltd", email=f"buyer@demo{n}.example", amount=f"{100 + n}.00")
+    from core.db import db, transaction
+    from plugins.bridge import demo
+    from plugins.bridge.models import CaseCredit, Contract, OrderInvoice, SalesOrder
+
+    with app.test_request_context(), app.app_context():
+        from flask_login import login_user
+        from core.auth.services import user_by_email
+
+        login_user(user_by_email("admin@example.com"))
+        with transaction():
+            demo.load(lambda n: None)
+        assert db.session.query(SalesOrder).count() == 6
+        states = sorted(r.state for r in db.session.query(OrderInvoice))
+        assert "paid" in states and "partially paid" in states
+        assert db.session.query(CaseCredit).count() == 1
+        assert db.session.query(Contract).filter(Contract.renewal_deal_id.is_not(None)).count() == 1
+    states = {ok(api.get(f"/api/v1/bridge/deals/{o['deal_id']}/status"))["delivery_state"]
+              for o in ok(api.get("/api/v1/bridge/orders"))}
+    assert "delivered" in states
+    assert ok(api.get("/api/v1/bridge/reconcile")) == []
+    assert ok(api.get("/api/v1/bridge/health"))["failures"] == []

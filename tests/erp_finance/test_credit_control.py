@@ -23,7 +23,19 @@ def test_customer_status(ctx):
 def test_a_new_customer_has_a_clean_status(ctx):
     status = services.customer_status(customer().id)
     assert (status.balance, status.overdue_amount, status.oldest_overdue_days) == (0, 0, 0)
-    assert status.last_payment_date is None and status.available_credit == 0
+    assert status.last_payment_date is None
+
+
+def test_a_limit_of_zero_means_no_limit_is_set(ctx):
+    c = customer()  # credit_limit 0.00
+    invoice(c, "5000.00", date=dt.date(2026, 3, 1))
+    status = services.customer_status(c.id, today=dt.date(2026, 3, 2))
+    assert status.balance == D("5000.00") and status.credit_limit == 0
+    assert status.available_credit is None and not status.over_limit
+    over = customer(credit_limit=D("100.00"))
+    invoice(over, "150.00", date=dt.date(2026, 3, 1))
+    status = services.customer_status(over.id, today=dt.date(2026, 3, 2))
+    assert status.available_credit == D("-50.00") and status.over_limit
 
 
 def test_split_terms_make_only_the_due_part_overdue(ctx):
