@@ -1,0 +1,78 @@
+"""Quote-to-cash journeys across CRM and the ERP side in a real browser: the won deal's
+order and invoice on its page, a payment posted by the accountant, "paid" seen by the rep
+on the account page, and a case resolved with a credit showing its credit note."""
+import re
+
+import pytest
+
+from tests.conftest import ApiClient, create_user, token_for
+from tests.ui.conftest import shot
+
+
+@pytest.fixture(scope="module")
+def story(ui_app):
+    """A rep's account and open deal, and the people of the story (rep, accountant)."""
+    create_user(ui_app, "rep.ui@example.com", ["Sales rep", "Integration viewer"], password="rep-pass-123")
+    create_user(ui_app, "accountant@example.com", ["Accountant"], password="acct-pass-123")
+    api = ApiClient(ui_app.test_client(), token_for(ui_app))
+    with ui_app.app_context():
+        from core.auth.services import user_by_email
+
+        rep_id = user_by_email("rep.ui@example.com").id
+    account = api.post("/api/v1/crm/accounts", json={"name": "Journey Tools Ltd", "owner_id": rep_id,
+                                                     "domain": "journeytools.example"}).get_json()
+    deal = api.post("/api/v1/crm/deals", json={"title": "Journey Tools kit", "account_id": account["id"],
+                                               "owner_id": rep_id, "amount": "240.00"}).get_json()
+    return {"account": account, "deal": deal}
+
+
+def test_won_deal_paid_by_the_accountant_shows_paid_to_the_rep(sign_in, live_server, story):
+    deal, account = story["deal"], story["account"]
+    page = sign_in()
+    page.goto(f"{live_server}/crm/deals/{deal['id']}")
+    page.get_by_role("button", name="Mark won").click()
+    page.wait_for_load_state()
+    panel = page.locator("section.panel", has=page.get_by_role("heading", name="Order"))
+    assert re.search(r"SO-\d+", panel.inner_text())
+    invoice_number = panel.get_by_role("link", name=re.compile(r"^INV")).inner_text()
+    assert "posted" in panel.inner_text()
+    shot(page, "deal-won-with-order", keep=True)
+
+    sign_in("accountant@example.com", "acct-pass-123")
+    page.goto(f"{live_server}/finance/invoices?q={invoice_number}")
+    page.get_by_role("link", name=invoice_number).first.click()
+    page.get_by_role("link", name="Register payment").click()
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    assert "registered" in page.content()
+    shot(page, "payment-registered")
+
+    sign_in("rep.ui@example.com", "rep-pass-123")
+    page.goto(f"{live_server}/crm/accounts/{account['id']}")
+    financial = page.locator("section.panel", has=page.get_by_role("heading", name="Financial status"))
+    assert "(all paid)" in financial.inner_text()
+    orders = page.locator("section.panel", has=page.get_by_role("heading", name="Orders and deliveries"))
+    assert "paid" in orders.inner_text()
+    shot(page, "account-paid-as-rep", keep=True)
+
+
+def test_a_case_resolved_with_a_credit_shows_its_credit_note(sign_in, live_server, story):
+    page = sign_in()
+    page.goto(f"{live_server}/crm/deals/{story['deal']['id']}")
+    invoice_links = page.locator("section.panel").get_by_role("link", name=re.compile(r"^INV"))
+    if invoice_links.count() == 0:  # this test alone: win the deal first
+        page.get_by_role("button", name="Mark won").click()
+        page.wait_for_load_state()
+    invoice_number = invoice_links.first.inner_text()
+
+    page.goto(f"{live_server}/crm/cases/new")
+    page.fill("#f-subject", "Two units arrived damaged")
+    page.select_option("#f-account_id", str(story["account"]["id"]))
+    page.click("form.form button[type=submit]")
+    page.wait_for_load_state()
+    page.fill("#resolution", f"Agreed: credit 20.00 on {invoice_number}.")
+    page.get_by_role("button", name="Resolve").click()
+    page.wait_for_load_state()
+    panel = page.locator("section.panel", has=page.get_by_role("heading", name="Credit note"))
+    assert re.search(r"Credit note \S+: 20\.00 EUR \(posted in finance\)", panel.inner_text())
+    shot(page, "case-credit-note", keep=True)
