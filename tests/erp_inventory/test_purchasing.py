@@ -80,3 +80,16 @@ def test_reorder_rule_and_supplier_price_validation(shop, bought):
     with pytest.raises(ValidationFailed):
         shop.s.create_supplier_price({"supplier_id": supplier.id, "product_id": p.id, "price": 1})
     assert shop.s.preferred_price(p.id).supplier_id == supplier.id
+
+
+def test_the_dashboard_charts_products_below_their_reorder_point(shop, bought, inv_app):
+    from flask import render_template
+
+    from plugins.erp_inventory.hooks import _below_reorder
+
+    p, _ = bought
+    shop.receive(p, 3)  # available 3 < minimum 5
+    with inv_app.test_request_context():
+        html = render_template("erp_inventory/widget_below.html", ctx=_below_reorder())
+    assert 'data-chart="' in html and "Reorder point" in html
+    assert f">{p.sku}</a>" in html and "All 1 products below" in html
