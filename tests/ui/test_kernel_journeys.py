@@ -1,4 +1,5 @@
 """Journeys through the kernel's pages in a real browser."""
+from tests.conftest import ApiClient, token_for
 from tests.ui.conftest import shot
 
 
@@ -23,8 +24,14 @@ def test_a_form_with_bad_input_shows_the_error_next_to_the_field(sign_in, live_s
     shot(page, "form-error", keep=True)
 
 
-def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in, live_server):
+def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in, live_server, ui_app):
+    api = ApiClient(ui_app.test_client(), token_for(ui_app))
+    deal = api.post("/api/v1/crm/deals", json={"title": "Stocked deal", "amount": "10.00"}).get_json()
+    assert api.post(f"/api/v1/crm/deals/{deal['id']}/win", json={}).status_code == 200
+    order_panel = f"{live_server}/crm/deals/{deal['id']}"
     page = sign_in()
+    page.goto(order_panel)
+    assert page.locator("section.panel dt", has_text="Delivery").count() == 1
     page.goto(f"{live_server}/inventory/products/new")
     page.fill("#f-sku", "UI-1")
     page.fill("#f-name", "Browser widget")
@@ -40,6 +47,8 @@ def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in
     assert page.locator("nav.sidebar").get_by_text("Products").count() == 0
     shot(page, "apps-after-uninstall", keep=True)
     assert page.goto(f"{live_server}/inventory/products").status == 404
+    page.goto(order_panel)  # the deal's order no longer speaks of deliveries
+    assert page.locator("section.panel dt", has_text="Delivery").count() == 0
 
     page.goto(f"{live_server}/apps")
     page.locator('form[action="/apps/erp_inventory/install"] button').click()
@@ -47,6 +56,8 @@ def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in
     assert page.locator("nav.sidebar").get_by_text("Products").count() == 1
     page.goto(f"{live_server}/inventory/products")
     assert "Browser widget" in page.content()
+    page.goto(order_panel)
+    assert page.locator("section.panel dt", has_text="Delivery").count() == 1
 
 
 def test_a_user_without_finance_permission_sees_no_finance_menu_and_gets_403(sign_in, live_server):
