@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from core.db import db
 from plugins.bridge.models import OrderInvoice, SalesOrder
-from plugins.bridge.services import note_on_deal
+from plugins.bridge.services import finance, note_on_deal
 
 
 def record_of(invoice_id: int) -> OrderInvoice | None:
@@ -53,5 +53,7 @@ def credit_note_issued(event) -> None:
     record = record_of(event.invoice_id) if event.invoice_id else None
     if record is None:
         return
+    # the credit settles part (or all) of the invoice: CRM shows the state finance now has
+    record.state = finance().invoice_states([record.invoice_id]).get(record.invoice_id, record.state)
     _note(record, f"Credit note {event.number} of {event.amount_total} {event.currency} "
                   f"issued on invoice {record.number}")
