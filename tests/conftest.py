@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from core import create_app
 from core.cli import init_database
@@ -26,6 +26,9 @@ from core.db import db, transaction
 settings.register_profile("tandem", max_examples=40, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
+# While working on a failing property: the same examples, reported without shrinking them.
+settings.register_profile("tandem-noshrink", settings.get_profile("tandem"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tandem"))
 #: The seed of every other randomised test (load tests: ``random.Random(SEED)``).
 SEED = int(os.environ.get("TANDEM_SEED", "20261123"))
