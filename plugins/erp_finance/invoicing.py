@@ -244,6 +244,7 @@ def post_invoice(invoice: Invoice) -> Invoice:
     A customer invoice emits ``on_invoice_posted``; a credit note is applied to the
     invoice it corrects and a customer one emits ``on_credit_note_issued``.
     """
+    invoice = ledger.lock(Invoice, invoice.id)  # the same draft posted twice at once: the second finds it posted
     _require_draft(invoice)
     if not invoice.lines or invoice.amount_total <= 0:
         raise RuleViolation(f"{invoice.label} has no amount to post", code="invoice_empty")

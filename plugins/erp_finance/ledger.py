@@ -580,6 +580,7 @@ def _require_draft(entry: JournalEntry) -> None:
 
 def post_entry(entry: JournalEntry, prefix: str | None = None) -> JournalEntry:
     """Post a draft entry: balanced, after the lock date, numbered, chained, immutable."""
+    entry = lock(JournalEntry, entry.id)  # the same draft posted twice at once: the second finds it posted
     _require_draft(entry)
     lines = list(entry.lines)
     if len(lines) < 2:
