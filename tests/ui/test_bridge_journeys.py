@@ -76,3 +76,35 @@ def test_a_case_resolved_with_a_credit_shows_its_credit_note(sign_in, live_serve
     panel = page.locator("section.panel", has=page.get_by_role("heading", name="Credit note"))
     assert re.search(r"Credit note \S+: 20\.00 EUR \(posted in finance\)", panel.inner_text())
     shot(page, "case-credit-note", keep=True)
+
+
+def test_a_refused_move_on_the_board_snaps_back_with_the_reason(sign_in, live_server, ui_app):
+    api = ApiClient(ui_app.test_client(), token_for(ui_app))
+    account = api.post("/api/v1/crm/accounts", json={"name": "Overdrawn Ltd"}).get_json()
+    first = api.post("/api/v1/crm/deals", json={"title": "Overdrawn first order", "account_id": account["id"],
+                                                "amount": "100.00"}).get_json()
+    assert api.post(f"/api/v1/crm/deals/{first['id']}/win", json={}).status_code == 200
+    link = next(l for l in api.get("/api/v1/bridge/links").get_json() if l["account_id"] == account["id"])
+    api.patch(f"/api/v1/finance/customers/{link['customer_id']}", json={"credit_limit": "150.00"})
+    api.post("/api/v1/crm/deals", json={"title": "Overdrawn second order", "account_id": account["id"],
+                                        "amount": "100.00"})
+
+    page = sign_in()
+    page.goto(f"{live_server}/crm/board")
+    card = page.locator(".board-card", has_text="Overdrawn second order")
+    start = page.locator(".board-column", has=card)
+    start_stage = start.get_attribute("data-stage-id")
+    won = page.locator(".board-column", has=page.locator(".board-column-header", has_text="Won"))
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    card.dispatch_event("dragstart", {"dataTransfer": transfer})
+    won.dispatch_event("dragover", {"dataTransfer": transfer})
+    with page.expect_response("**/crm/board/move") as moved:
+        won.dispatch_event("drop", {"dataTransfer": transfer})
+    assert moved.value.status == 409
+    status = page.locator("#board-status")
+    status.wait_for()
+    page.wait_for_function("() => document.querySelector('#board-status').textContent.includes('Not moved')")
+    assert "credit limit" in status.inner_text()
+    assert page.locator(f".board-column[data-stage-id='{start_stage}'] .board-card",
+                        has_text="Overdrawn second order").count() == 1  # snapped back
+    shot(page, "board-refused-move")
