@@ -80,14 +80,14 @@ class Bridge(RuleBasedStateMachine):
 
         return db.session.scalar(sa.select(SalesOrder).where(SalesOrder.number == number))
 
-    def _open_invoices(self) -> list:
-        """Posted invoices of orders that still have something to pay."""
+    def _open_invoice(self, data):
+        """One of the orders' posted invoices that still have something to pay, if any."""
         from plugins.bridge.models import OrderInvoice
         from plugins.erp_finance import services as finance
 
         ids = db.session.scalars(sa.select(OrderInvoice.invoice_id).order_by(OrderInvoice.id)).all()
-        return [finance.get_invoice(i) for i, state in sorted(finance.invoice_states(ids).items())
-                if state in ("posted", "partially paid")]
+        found = [i for i, state in sorted(finance.invoice_states(ids).items()) if state in ("posted", "partially paid")]
+        return finance.get_invoice(data.draw(st.sampled_from(found))) if found else None
 
     @rule(account=st.integers(0, 1), lines=LINES, policy=st.sampled_from(("on_order", "on_delivery")))
     def win_a_deal(self, account, lines, policy):
@@ -130,8 +130,7 @@ class Bridge(RuleBasedStateMachine):
     def pay(self, data, fraction):
         from plugins.erp_finance import services as finance
 
-        if open_invoices := self._open_invoices():
-            invoice = data.draw(st.sampled_from(open_invoices))
+        if (invoice := self._open_invoice(data)) is not None:
             amount = (invoice.amount_residual * fraction).quantize(Decimal("0.01"))
             self._run("payment", lambda: finance.register_payment({
                 "customer_id": invoice.customer_id, "amount": amount,
@@ -142,8 +141,7 @@ class Bridge(RuleBasedStateMachine):
     def credit_note(self, data, fraction):
         from plugins.erp_finance import services as finance
 
-        if open_invoices := self._open_invoices():
-            invoice = data.draw(st.sampled_from(open_invoices))
+        if (invoice := self._open_invoice(data)) is not None:
             amount = (invoice.amount_untaxed * fraction).quantize(Decimal("0.01"))
             self._run("credit note", lambda: finance.create_credit_note(invoice, {"lines": [
                 {"description": "Goodwill", "quantity": Decimal(1), "unit_price": amount}]}),
