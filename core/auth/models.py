@@ -47,7 +47,7 @@ class User(UserMixin, Timestamped, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[dt.datetime | None]
-    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
+    roles: Mapped[list[Role]] = relationship(secondary=user_role)  # loaded when a check needs them
 
     @property
     def is_active(self) -> bool:  # Flask-Login
