@@ -13,7 +13,10 @@ the same run, is the floor of the same question: plain ``sqlite3`` scanning the 
 report aggregates (``SELECT count(*), sum(...)`` over them) or fetching the 50 rows of the
 page by an index. Targets: each report under 300 ms and each first page under 50 ms at 1 M.
 
-    python bench/reports.py [--runs 5] [--scale 1.0]
+    python bench/reports.py [--runs 5] [--scale 1.0] [--keep DIR]
+
+``--keep DIR`` keeps the two books in DIR and reuses them on the next run (to time a
+change without building the book again).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import importlib.util  # noqa: E402
 import random  # noqa: E402
+import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -244,6 +248,8 @@ def measure(app, path: str, runs: int) -> dict:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token(app)}"}
     floor = sqlite3.connect(path)
+    for pragma in ("cache_size=-65536", "mmap_size=1073741824", "temp_store=MEMORY"):  # as the app's engine
+        floor.execute(f"PRAGMA {pragma}")
     found = {}
     for group in (REPORTS, LISTS):
         for name, (url, sql) in group.items():
@@ -255,6 +261,18 @@ def measure(app, path: str, runs: int) -> dict:
             found[name] = (median_ms(get, runs), median_ms(lambda sql=sql: floor.execute(sql).fetchall(), runs))
     floor.close()
     return found
+
+
+def create_app_on(path: str):
+    """An app on a book kept from an earlier run, migrated to the code's schema."""
+    from core import create_app
+    from core import lifecycle
+    from core.db import transaction  # noqa: F811
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench"})
+    with app.app_context(), transaction():
+        lifecycle.upgrade_all()
+    return app
 
 
 def token(app) -> str:
@@ -270,26 +288,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0, help="size of the big book (1.0: 1 M journal lines)")
+    parser.add_argument("--keep", help="keep the books in this folder and reuse them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/book.sqlite"
-        app = o2c.build(f"sqlite:///{path}")
-        for n in range(o2c.ACCOUNTS):  # one flow per account: customers, invoices, entries, moves to clone
-            o2c.one_flow(app, n)
-        book = Book(app)
-        results = {}
-        for scale in (args.scale / 10, args.scale):
-            t0 = time.perf_counter()
-            book.grow_to(scale)
-            with app.app_context():
-                db.session.execute(sa.text("ANALYZE"))
-                db.session.commit()
-            print(f"book at {book.counts['journal_lines']:,} journal lines built in {time.perf_counter() - t0:.0f} s",
-                  file=sys.stderr)
-            results[book.counts["journal_lines"]] = measure(app, path, args.runs)
+        results, counts = {}, {}
+        kept = [os.path.join(args.keep, f"book-{scale:g}.sqlite") for scale in (args.scale / 10, args.scale)] \
+            if args.keep else []
+        if kept and all(os.path.exists(k) for k in kept):
+            for k in kept:
+                app = create_app_on(k)
+                counts = Book(app).counts
+                results[counts["journal_lines"]] = measure(app, k, args.runs)
+        else:
+            path = f"{tmp}/book.sqlite"
+            app = o2c.build(f"sqlite:///{path}")
+            for n in range(o2c.ACCOUNTS):  # one flow per account: customers, invoices, entries, moves to clone
+                o2c.one_flow(app, n)
+            book = Book(app)
+            for i, scale in enumerate((args.scale / 10, args.scale)):
+                t0 = time.perf_counter()
+                book.grow_to(scale)
+                with app.app_context():
+                    db.session.execute(sa.text("ANALYZE"))
+                    db.session.commit()
+                print(f"book at {book.counts['journal_lines']:,} journal lines built in "
+                      f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                if kept:
+                    with app.app_context():
+                        db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+                    os.makedirs(args.keep, exist_ok=True)
+                    shutil.copy(path, kept[i])
+                results[book.counts["journal_lines"]] = measure(app, path, args.runs)
+            counts = book.counts
     small, large = sorted(results)
-    print(f"medians of {args.runs} runs; book: {large:,} journal lines, {book.counts['deals']:,} deals, "
-          f"{book.counts['moves']:,} stock moves, {book.counts['invoices']:,} invoices (SQLite)")
+    print(f"medians of {args.runs} runs; book: {large:,} journal lines, {counts['deals']:,} deals, "
+          f"{counts['moves']:,} stock moves, {counts['invoices']:,} invoices (SQLite)")
     print(f"{'':34} {'at ' + format(small, ','):>22} {'at ' + format(large, ','):>22}  {'growth':>7}")
     print(f"{'':34} {'API ms':>10} {'floor ms':>10}  {'API ms':>10} {'floor ms':>10}  {'API':>7}  target")
     for group, target in ((REPORTS, 300), (LISTS, 50)):
