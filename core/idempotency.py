@@ -44,9 +44,12 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
+MAX_KEY = 200  # the documented limit: a longer key is refused, never cut (two would clash)
+
+
 def _key() -> str | None:
     key = request.headers.get(HEADER) or request.form.get(FORM_FIELD)
-    return key.strip()[:200] if key and key.strip() else None
+    return key.strip() if key and key.strip() else None
 
 
 def _request_hash() -> str:
@@ -69,14 +72,15 @@ def _replay(row: IdempotencyKey) -> Response:
     return response
 
 
-def _refuse(code: str, message: str):
+def _refuse(code: str, message: str, status: int = 409, **extra):
     from core.api import error_response, is_api_request
 
     if is_api_request():
-        return error_response(409, code, message)
+        return error_response(status, code, message, **extra)
     from flask import render_template
 
-    return render_template("core/error.html", status=409, title="Already sent", message=message), 409
+    title = "Already sent" if status == 409 else "Invalid input"
+    return render_template("core/error.html", status=status, title=title, message=message), status
 
 
 def claim(user_id: int):
@@ -84,6 +88,9 @@ def claim(user_id: int):
     key = _key()
     if key is None or request.method not in WRITE_METHODS:
         return None
+    if len(key) > MAX_KEY:
+        too_long = f"An {HEADER} has at most {MAX_KEY} characters."
+        return _refuse("validation_failed", too_long, 422, errors={HEADER: [too_long]})
     request_hash = _request_hash()
     ttl = dt.timedelta(hours=current_app.config.get("IDEMPOTENCY_TTL_HOURS", 24))
     stale = dt.timedelta(seconds=current_app.config.get("IDEMPOTENCY_STALE_SECONDS", 300))
