@@ -111,6 +111,10 @@ def import_csv(text: str, schema: ma.Schema, create: Callable[[dict], Any],
     fields = set(schema.load_fields)
     headers = reader.fieldnames or []
     report = ImportReport(unknown_columns=[h for h in headers if mapping.get(h, h) not in fields])
+    if headers and len(report.unknown_columns) == len(headers):
+        report.errors.append(RowError(1, {"_header": [
+            f"No known column; use the field names ({', '.join(sorted(fields))}) or a mapping."]}))
+        raise ImportRejected(report)
     parsed: list[tuple[int, dict]] = []
     for line, raw in enumerate(reader, start=2):
         report.total += 1
