@@ -392,6 +392,9 @@ def create_pipeline_from(data: dict) -> Pipeline:
 
 def update_pipeline(pipeline: Pipeline, data: dict) -> Pipeline:
     """Rename a pipeline or make it the default (its stages stay: deals stand in them)."""
+    if data.get("stages") is not None:
+        raise ValidationFailed({"stages": ["Stages are set when the pipeline is created; "
+                                           "deals stand in them."]})
     if data.get("name") and data["name"] != pipeline.name:
         if db.session.scalar(sa.select(Pipeline.id).where(Pipeline.name == data["name"])):
             raise ValidationFailed({"name": [f"A pipeline named {data['name']!r} exists."]})
@@ -662,6 +665,8 @@ def update_campaign(campaign: Campaign, data: dict) -> Campaign:
     _check_period({"starts_on": campaign.starts_on, "ends_on": campaign.ends_on, **data})
     if "name" in data:
         ensure_unique(Campaign.name, data["name"], campaign.id, "name", "Campaign {id} has this name.")
+    if "cost" in data and data["cost"] is None:
+        data = {**data, "cost": Decimal("0.00")}  # no cost, as on create
     _apply(campaign, data, CAMPAIGN_FIELDS)
     db.session.flush()
     return campaign
