@@ -73,7 +73,9 @@ class RecordType:
     detail_fields: tuple[tuple[str, str], ...] = ()
     scope: Callable[[Any], Any] | None = None  # narrows every query (record rules)
     duplicates: Callable[[dict], list] | None = None  # likely duplicates of new data, shown on create
-    load: tuple[Any, ...] = ()  # eager loading (selectinload) of what its pages and schema show
+    # eager loading (selectinload options) of what its pages and schema show; a function,
+    # so that building the options, which configures every mapper, waits for the first query
+    load: Callable[[], tuple[Any, ...]] = tuple
 
     @property
     def key(self) -> str:
@@ -116,7 +118,7 @@ class RecordType:
         return self.detail_fields or tuple((c.attr, c.label) for c in self.columns)
 
     def query(self):
-        stmt = sa.select(self.model).options(*self.load)
+        stmt = sa.select(self.model).options(*self.load())
         return self.scope(stmt) if self.scope else stmt
 
     def get(self, record_id: int):

@@ -122,7 +122,7 @@ REORDER_RULE = RecordType(
 DOCUMENT = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="document", plural="documents", model=StockDocument,
     schema=DocumentSchema, create=services.create_document, update=services.update_document, title_attr="number",
-    load=(sa.orm.selectinload(StockDocument.lines).selectinload(DocumentLine.product),),
+    load=lambda: (sa.orm.selectinload(StockDocument.lines).selectinload(DocumentLine.product),),
     columns=(Column("number", "Number", sort="number", link=True), Column("kind", "Kind", badge=True),
              Column("reference", "Reference", sort="reference"), Column("state", "State", sort="state", badge=True),
              Column("scheduled_date", "Scheduled", sort="scheduled_date"), Column("done_at", "Done")),
