@@ -17,13 +17,13 @@ SMALL, LARGE = 5, 20
 
 #: page -> most statements it may send (login, registry and permission checks included)
 PAGES = {
-    "/crm/accounts": 9, "/crm/contacts": 11, "/crm/deals": 15, "/crm/quotes": 12,
-    "/crm/activities": 11, "/crm/board": 12,
-    "/crm/accounts/{account}": 28, "/crm/deals/{deal}": 19,
+    "/crm/accounts": 8, "/crm/contacts": 9, "/crm/deals": 13, "/crm/quotes": 10,
+    "/crm/activities": 10, "/crm/board": 10,
+    "/crm/accounts/{account}": 26, "/crm/deals/{deal}": 17,
     "/finance/invoices": 6, "/finance/payments": 6, "/finance/customers/{customer}": 16,
     "/inventory/documents": 10, "/inventory/products/{product}": 9, "/bridge/orders": 9,
-    "/api/v1/crm/deals": 12, "/api/v1/finance/invoices": 9, "/api/v1/inventory/documents": 11,
-    "/api/v1/bridge/orders": 8, "/api/v1/bridge/accounts/{account}/status": 18,
+    "/api/v1/crm/deals": 10, "/api/v1/finance/invoices": 9, "/api/v1/finance/entries": 8,
+    "/api/v1/inventory/documents": 11, "/api/v1/bridge/orders": 8, "/api/v1/bridge/accounts/{account}/status": 18,
 }
 
 
