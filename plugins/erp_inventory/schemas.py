@@ -112,9 +112,9 @@ class DocumentSchema(ma.Schema):
     destination_location_id = fields.Integer(allow_none=True)
     scheduled_date = fields.Date(allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    backorder_of_id = fields.Integer(dump_only=True)
-    purchase_order_id = fields.Integer(dump_only=True)
-    done_at = UtcDateTime(dump_only=True)
+    backorder_of_id = fields.Integer(dump_only=True, allow_none=True)
+    purchase_order_id = fields.Integer(dump_only=True, allow_none=True)
+    done_at = UtcDateTime(dump_only=True, allow_none=True)
     lines = fields.List(fields.Nested(DocumentLineSchema), load_default=list)
 
 
