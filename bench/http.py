@@ -2,7 +2,9 @@
 
 Serves Tandem with gunicorn (2 workers by default) on 127.0.0.1 over a database filled
 with the demo data, and drives it with 16 concurrent clients for a fixed number of
-requests per scenario. The baseline, measured in the same run, is a bare WSGI app
+requests per scenario (list pages, the account page, the API list, creating an account,
+and winning a deal through the API: its order, reservation and posted invoice; the
+deals it wins are opened before the timing starts). The baseline, measured in the same run, is a bare WSGI app
 answering "ok" under the same gunicorn settings: the ceiling of the HTTP stack.
 
     python bench/http.py [--workers 2] [--clients 16] [--requests 800]
@@ -118,6 +120,9 @@ def client_run(port, scenario, requests, clients, headers, queue):
     queue.put((time.perf_counter() - start, latencies, errors[:5], len(errors)))
 
 
+#: deals opened before the timing, one per "win a deal" request (filled before the client forks)
+OPEN_DEALS: list[int] = []
+
 SCENARIOS = {
     "baseline: bare WSGI 'ok'": lambda n: ("GET", "/", None),
     "list page /crm/accounts": lambda n: ("GET", "/crm/accounts?page=1", None),
@@ -125,7 +130,28 @@ SCENARIOS = {
     "API list /api/v1/crm/accounts": lambda n: ("GET", "/api/v1/crm/accounts?per_page=50&sort=name", None),
     "API write: create an account": lambda n: ("POST", "/api/v1/crm/accounts",
                                                json.dumps({"name": f"Bench {n}"})),
+    "API write: win a deal": lambda n: ("POST", f"/api/v1/crm/deals/{OPEN_DEALS[n]}/win", "{}"),
 }
+
+
+def _post(conn, path: str, body: dict, headers: dict) -> dict:
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 201:
+        raise SystemExit(f"POST {path}: {response.status} {payload[:300]!r}")
+    return json.loads(payload)
+
+
+def open_deals(port: int, headers: dict, count: int) -> None:
+    """Open ``count`` deals of 250.00 for a new customer account (no credit limit, nothing
+    overdue: every win goes through), to be won by the benchmark."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    account = _post(conn, "/api/v1/crm/accounts", {"name": "Bench Buyer Ltd"}, headers)["id"]
+    for n in range(count):
+        deal = _post(conn, "/api/v1/crm/deals", {"title": f"Bench deal {n}", "account_id": account,
+                                                 "amount": "250.00"}, headers)
+        OPEN_DEALS.append(deal["id"])
 
 
 def measure(port, name, requests, clients, headers):
@@ -170,6 +196,7 @@ def main() -> None:
         try:
             cookie = {"Cookie": login_cookie(port)}
             api = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            open_deals(port, api, args.requests)
             for name in list(SCENARIOS)[1:]:
                 headers = api if name.startswith("API") else cookie
                 results[name] = measure(port, name, args.requests, args.clients, headers)
