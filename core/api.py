@@ -69,6 +69,7 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(keys=ma.fields.String(), metadata={
         "description": "Field -> messages (422 only); nested fields nest"})
     details = ma.fields.Dict(metadata={"description": "More about a refusal, where there is more"})
+    report = ma.fields.Dict(metadata={"description": "A refused CSV import: rows read, bad rows (422)"})
 
 
 class ListArgs(ma.Schema):
