@@ -92,6 +92,7 @@ def test_xss_payload_is_escaped_on_every_page_that_shows_it(app, created):
             page = browser.get(url).get_data(as_text=True)
             assert not _raw(page), f"raw payload on {url}"
         shown += "&lt;script&gt;" in browser.get(pages[1]).get_data(as_text=True)
+    print(f"\nXSS: {len(created)} record types x 3-4 pages, {len(SHARED_PAGES)} shared pages")
     assert shown >= len(created) - 2  # the payload is there, escaped (a few keep it in a code only)
     for url in SHARED_PAGES:
         response = browser.get(url)
@@ -126,5 +127,6 @@ def test_csv_exports_neutralise_formulas(app):
         cells = _cells(response.get_data(as_text=True))
         dangerous += [(url, c[:40]) for c in cells if c.startswith(FORMULA_START)]
         quoted += sum(c.startswith("'" + s) for c in cells for s in FORMULA_START)
+    print(f"\nCSV: {len(exports)} exports, {sum(made.values())} hostile records, {quoted} cells neutralised")
     assert not dangerous, dangerous[:20]
     assert sum(1 for n in made.values() if n) >= 13 and quoted >= 50  # the payloads were exported

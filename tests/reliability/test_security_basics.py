@@ -32,6 +32,7 @@ def test_every_state_changing_form_refuses_a_post_without_its_csrf_token(app):
     before = _fingerprint(app)
     accepted = [(url, status) for url, _ in posts
                 if (status := browser.post(url, data={"name": "No Token"}).status_code) != 400]
+    print(f"\nCSRF: {len(posts)} form routes posted without a token")
     assert not accepted, f"forms taking a POST without a CSRF token: {accepted}"
     assert _fingerprint(app) == before, "a refused form changed the database"
     assert len(posts) > 40  # the plugins' forms were found
@@ -145,5 +146,6 @@ def test_no_page_has_inline_script_or_event_handlers(app):
         for pattern in (INLINE_SCRIPT, EVENT_HANDLER, JS_URL):
             found += [(url, m.group(0)[:80]) for m in pattern.finditer(text)]
         checked += 1
+    print(f"\nno inline script: {checked} pages")
     assert not found, found[:20]
     assert checked > 40
