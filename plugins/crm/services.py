@@ -95,6 +95,11 @@ def _apply(record, data: dict, fields: tuple[str, ...]) -> tuple[str, ...]:
     return changed
 
 
+def _null_as_zero(data: dict, field: str) -> dict:
+    """A cleared amount (null) is zero, as on create: the column holds no null."""
+    return {**data, field: Decimal("0.00")} if field in data and data[field] is None else data
+
+
 def domain_of_email(email: str | None) -> str | None:
     """The company domain of an address, None for free-mail providers."""
     if not email or "@" not in email:
@@ -469,7 +474,7 @@ def create_deal(data: dict, lead_id: int | None = None) -> Deal:
 
 def update_deal(deal: Deal, data: dict) -> Deal:
     """Change a deal's fields; a ``stage_id`` moves it (see ``move_deal``)."""
-    data = _deal_data(data)
+    data = _null_as_zero(_deal_data(data), "amount")
     stage_id = data.pop("stage_id", None)
     data.pop("pipeline_id", None)
     if _apply(deal, data, DEAL_FIELDS):
@@ -665,9 +670,7 @@ def update_campaign(campaign: Campaign, data: dict) -> Campaign:
     _check_period({"starts_on": campaign.starts_on, "ends_on": campaign.ends_on, **data})
     if "name" in data:
         ensure_unique(Campaign.name, data["name"], campaign.id, "name", "Campaign {id} has this name.")
-    if "cost" in data and data["cost"] is None:
-        data = {**data, "cost": Decimal("0.00")}  # no cost, as on create
-    _apply(campaign, data, CAMPAIGN_FIELDS)
+    _apply(campaign, _null_as_zero(data, "cost"), CAMPAIGN_FIELDS)
     db.session.flush()
     return campaign
 
