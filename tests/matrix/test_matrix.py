@@ -1,15 +1,17 @@
 """The suite boots and behaves for every valid combination of the shipped plugins.
 
 Combinations: every subset of {crm, erp_finance, erp_inventory}, and each one holding crm
-once more with the bridge (12 in all). Each is installed on a fresh kernel database by
-one app; a *second* app on the same database then answers every request, so what is
-installed comes from the database, not from the memory of the app that installed it.
+once more with the bridge (12 in all), plus two with the third-party example plugin
+``loyalty`` (examples/loyalty, installed with pip: it is discovered by every app here and
+installed in none of the 12). Each is installed on a fresh kernel database by one app; a
+*second* app on the same database then answers every request, so what is installed
+comes from the database, not from the memory of the app that installed it.
 
-For each shipped plugin: installed, its menu entries show on the home page, its list
-pages and API list endpoints answer 200 and its paths are in the OpenAPI document; not
-installed, the same URLs answer 404, its menu entries and its OpenAPI paths are gone.
-The bridge's "Financial status" panel on a CRM account shows exactly when the bridge
-and finance are both installed.
+For each plugin: installed, its menu entries show on the home page, its list pages and
+API list endpoints answer 200 and its paths are in the OpenAPI document; not installed,
+the same URLs answer 404, its menu entries and its OpenAPI paths are gone. The bridge's
+"Financial status" panel on a CRM account shows exactly when the bridge and finance are
+both installed, loyalty's "Loyalty points" panel exactly when loyalty is.
 """
 from __future__ import annotations
 
@@ -20,11 +22,14 @@ import pytest
 
 from core import lifecycle
 from core.api import ApiBlueprint
+from core.errors import RuleViolation
 from core.db import db, transaction
 from tests.conformance import plugin_rules
 from tests.conftest import SHIPPED, ApiClient, dispose, login, make_app, token_for
 
 BUSINESS = ("crm", "erp_finance", "erp_inventory")
+THIRD_PARTY = ("loyalty",)  # pip install -e examples/loyalty (the README's test command does)
+PLUGINS = SHIPPED + THIRD_PARTY
 ERP = frozenset({"erp_finance", "erp_inventory"})
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -39,12 +44,14 @@ def combinations() -> list[frozenset[str]]:
     return found
 
 
-COMBINATIONS = combinations()
-assert len(COMBINATIONS) == 12
+SHIPPED_COMBINATIONS = combinations()
+assert len(SHIPPED_COMBINATIONS) == 12
+COMBINATIONS = SHIPPED_COMBINATIONS + [frozenset({"crm", "erp_finance", "bridge", "loyalty"}),
+                                       frozenset(SHIPPED) | {"loyalty"}]
 
 
 def _id(combo: frozenset[str]) -> str:
-    return "+".join(n for n in SHIPPED if n in combo) or "kernel-only"
+    return "+".join(n for n in PLUGINS if n in combo) or "kernel-only"
 
 
 def install_combination(url: str, combo: frozenset[str]) -> None:
@@ -52,7 +59,8 @@ def install_combination(url: str, combo: frozenset[str]) -> None:
     app = make_app(url)
     with app.app_context(), transaction():
         registry = app.extensions["tandem"]
-        for name in SHIPPED:
+        _require_discovered(registry)
+        for name in PLUGINS:
             if name in combo:
                 lifecycle.install(name)
         if "bridge" not in combo:
@@ -62,6 +70,12 @@ def install_combination(url: str, combo: frozenset[str]) -> None:
             if auto:
                 lifecycle.uninstall("bridge")
     dispose(app)
+
+
+def _require_discovered(registry) -> None:
+    missing = [n for n in THIRD_PARTY if n not in registry.plugins or registry.plugins[n].broken]
+    assert not missing, (f"{missing} not discovered or broken: install it with "
+                         f"pip install -e examples/loyalty (see README)")
 
 
 class Surface:
@@ -118,7 +132,7 @@ def _check_combination(app, combo: frozenset[str]) -> None:
     doc_paths = set(openapi.get_json()["paths"])
 
     problems: list[str] = []
-    for name in SHIPPED:
+    for name in PLUGINS:
         surface = Surface(app, name)
         installed = name in combo
         for label in surface.menu:
@@ -162,12 +176,45 @@ def _panel_problems(api: ApiClient, page, combo: frozenset[str]) -> list[str]:
     detail = page.get(f"/crm/accounts/{created.get_json()['id']}")
     if detail.status_code != 200:
         return [f"crm: account page answered {detail.status_code}"]
-    expected = {"bridge", "erp_finance"} <= combo
-    shown = "Financial status" in detail.get_data(as_text=True)
-    if shown != expected:
-        return [f"bridge: 'Financial status' panel {'shown' if shown else 'missing'} "
-                f"on the account page"]
-    return []
+    html = detail.get_data(as_text=True)
+    problems = []
+    for plugin, title, expected in (("bridge", "Financial status", {"bridge", "erp_finance"} <= combo),
+                                    ("loyalty", "Loyalty points", "loyalty" in combo)):
+        shown = title in html
+        if shown != expected:
+            problems.append(f"{plugin}: {title!r} panel {'shown' if shown else 'missing'} "
+                            f"on the account page")
+    return problems
+
+
+def test_loyalty_installs_its_dependencies_first_and_holds_them(kernel_db):
+    """Installing loyalty alone brings CRM, finance and the bridge; none of them can then
+    be uninstalled while loyalty is installed."""
+    app = make_app(kernel_db)
+    try:
+        with app.app_context(), transaction():
+            assert lifecycle.install("loyalty") == ["crm", "erp_finance", "bridge", "loyalty"]
+            for name in ("bridge", "erp_finance", "crm"):
+                with pytest.raises(RuleViolation, match="loyalty"):
+                    lifecycle.uninstall(name)
+    finally:
+        dispose(app)
+
+
+def test_loyalty_refuses_to_install_without_its_dependencies(kernel_db):
+    """Without the bridge (not loaded at all), loyalty is broken and refuses to install."""
+    app = make_app(kernel_db, TANDEM_EXCLUDE_PLUGINS=["bridge"])
+    try:
+        info = app.extensions["tandem"].plugins["loyalty"]
+        assert info.broken and "bridge" in info.error
+        result = app.test_cli_runner().invoke(args=["modules", "install", "loyalty"])
+        assert result.exit_code != 0 and "broken" in result.output and "bridge" in result.output
+        with app.app_context():
+            registry = app.extensions["tandem"]
+            registry.sync(db.session)
+            assert registry.installed == registry.essential_names()  # nothing half-installed
+    finally:
+        dispose(app)
 
 
 def test_openapi_document_is_the_same_on_every_request(kernel_db):
