@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +31,7 @@ from core.db import db, transaction
 from core.registry import current_registry
 from tests.conftest import dispose, make_app, token_for
 from tests.reliability.checks import broken_chains, deal_outcomes, drift, orphans
-from tests.reliability.test_gunicorn import _free_port, _wait_until_up
+from tests.reliability.test_gunicorn import _free_port, _request, _wait_until_up
 
 WORKERS, CLIENTS, KILLS = 3, 4, 20
 DEALS, ACCOUNTS = 60, 8
@@ -113,15 +112,10 @@ def _deals(url: str) -> list[int]:
 
 
 def _win(base: str, token: str, deal_id: int) -> int | str:
-    request = urllib.request.Request(f"{base}/api/v1/crm/deals/{deal_id}/win", method="POST", data=b"{}",
-                                     headers={"Authorization": f"Bearer {token}", "Connection": "close",
-                                              "Content-Type": "application/json"})
+    """The status of a win, or the name of the error when the worker died under it."""
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (ConnectionError, urllib.error.URLError) as exc:  # the worker died under the request
+        return _request(f"{base}/api/v1/crm/deals/{deal_id}/win", token, "POST")
+    except (ConnectionError, urllib.error.URLError) as exc:
         return type(exc).__name__
 
 
