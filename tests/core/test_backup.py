@@ -1,5 +1,11 @@
 """tandem backup / tandem restore bring back every record and a ledger whose hash chains
 verify, on SQLite (online backup) and PostgreSQL (pg_dump / pg_restore)."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core import backup
 from core.db import db
 from tests.conftest import ApiClient, make_app, token_for
 from tests.reliability.checks import row_counts
@@ -57,13 +63,6 @@ def test_backup_then_restore_into_a_new_database_finds_every_record(app, databas
 
 def test_postgresql_tools_are_found_off_the_path(monkeypatch):
     """Debian keeps pg_dump/pg_restore in /usr/lib/postgresql/<major>/bin; the newest is used."""
-    import shutil
-    from pathlib import Path
-
-    import pytest
-
-    from core import backup
-
     installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_restore"))
     if not installed:
         pytest.skip("no PostgreSQL client under /usr/lib/postgresql on this machine")
