@@ -104,12 +104,12 @@ def client_run(port, scenario, requests, clients, headers, queue):
             start = time.perf_counter()
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-            response.read()
+            payload = response.read()
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
                 if response.status >= 400:
-                    errors.append(response.status)
+                    errors.append(f"{response.status} {payload[:200].decode(errors='replace')}")
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     start = time.perf_counter()
@@ -161,11 +161,10 @@ def measure(port, name, requests, clients, headers):
     proc.start()
     wall, latencies, errors, n_errors = queue.get()
     proc.join()
-    if n_errors:
-        raise SystemExit(f"{name}: {n_errors} errors, e.g. {errors}")
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / wall, "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000}
+    return {"rps": len(latencies) / wall, "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000,
+            "errors": n_errors, "examples": errors}
 
 
 BARE_APP = "def app(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'ok']\n"
@@ -206,9 +205,12 @@ def main() -> None:
     backend = url.split(":", 1)[0]
     print(f"gunicorn -w {args.workers}, {args.clients} concurrent clients, {args.requests} requests "
           f"per scenario, database {backend}")
-    print(f"{'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, r in results.items():
-        print(f"{name:<34} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f}")
+        print(f"{name:<34} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['errors']:7d}")
+    for name, r in results.items():  # a refusal under load is a finding, not a reason to drop the run
+        for example in r["examples"]:
+            print(f"  {name}: {example}")
 
 
 if __name__ == "__main__":
