@@ -50,7 +50,7 @@ def test_many_threads_reserving_the_last_units_never_oversell(inv_app):
 
 
 QTY = st.integers(min_value=1, max_value=12)
-EXAMPLES, STEPS = 15, 25
+EXAMPLES, STEPS = 15, 20
 P, W = st.integers(0, 1), st.integers(0, 1)
 
 
@@ -58,7 +58,7 @@ class StockMachine(RuleBasedStateMachine):
     """Receipts, reservations, deliveries (reserved or not), transfers, adjustments and the
     negative-stock setting of each warehouse, in any order.
 
-    Figures (docs/reliability.md): 15 examples of up to 25 steps, derandomized.
+    Figures (docs/reliability.md): 15 examples of up to 20 steps, derandomized.
     """
 
     app = None
