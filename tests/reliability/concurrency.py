@@ -116,6 +116,7 @@ class Workers:
                 process.join(TIMEOUT)
                 if process.is_alive():
                     process.kill()
+            answers.close()
         assert not errors, "a worker failed:\n" + errors[0]
         return results
 
