@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from core.admin.schemas import EventSchema
+from core.api import UtcDateTime
 from plugins.bridge.models import INVOICE_POLICIES, PERIODS
 
 
@@ -16,8 +17,8 @@ class AccountLinkSchema(ma.Schema):
     tax_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
     customer_id = fields.Integer(dump_only=True)
     matched_by = fields.String(dump_only=True)
-    linked_at = fields.DateTime(dump_only=True)
-    synced_at = fields.DateTime(dump_only=True)
+    linked_at = UtcDateTime(dump_only=True)
+    synced_at = UtcDateTime(dump_only=True)
 
 
 class ConflictSchema(ma.Schema):
@@ -78,7 +79,7 @@ class SalesOrderSchema(ma.Schema):
     override_reason = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema))
     invoices = fields.List(fields.Nested(OrderInvoiceSchema))
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class OrderStatusSchema(ma.Schema):
@@ -200,8 +201,8 @@ class HandoffFailureSchema(ma.Schema):
     payload = fields.Dict(metadata={"description": "The event as it was emitted"})
     reason = fields.String()
     attempts = fields.Integer()
-    created_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
 
 
 class HealthSchema(ma.Schema):
