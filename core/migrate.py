@@ -20,6 +20,15 @@ CORE_BRANCH = "core"
 # Alembic is imported inside the functions: a worker that never migrates never loads it.
 
 
+def branch_heads(script, branches: list[str]) -> list[str]:
+    """The head revisions of ``branches`` a new revision depends on, leaving out any head
+    another one already depends on (Alembic refuses a ``depends_on`` listing both)."""
+    heads = {r.revision for b in branches for r in script.revision_map.get_revisions(f"{b}@head")}
+    implied = {a.revision for h in heads for a in script.revision_map.iterate_revisions(h, "base")
+               if a.revision != h}
+    return sorted(heads - implied)
+
+
 def _config(registry, connection=None, table_prefix: str | None = None):
     from alembic.config import Config
 
@@ -114,7 +123,7 @@ def revision(registry, info, message: str) -> str:
     # take this plugin's tables down (PostgreSQL refuses to drop a referenced table).
     needed = [CORE_BRANCH] + [d for d in info.manifest.depends if registry.get(d).migrations_path is not None]
     script = _script(registry)
-    heads = sorted({r.revision for b in needed for r in script.revision_map.get_revisions(f"{b}@head")})
+    heads = branch_heads(script, needed)
     if any(versions.glob("*.py")):
         kwargs = {"head": f"{branch}@head", "depends_on": None if essential else heads}
     else:
