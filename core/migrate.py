@@ -20,7 +20,7 @@ CORE_BRANCH = "core"
 # Alembic is imported inside the functions: a worker that never migrates never loads it.
 
 
-def branch_heads(script, branches: list[str]) -> list[str]:
+def dependency_heads(script, branches: list[str]) -> list[str]:
     """The head revisions of ``branches`` a new revision depends on, leaving out any head
     another one already depends on (Alembic refuses a ``depends_on`` listing both)."""
     heads = {r.revision for b in branches for r in script.revision_map.get_revisions(f"{b}@head")}
@@ -123,7 +123,7 @@ def revision(registry, info, message: str) -> str:
     # take this plugin's tables down (PostgreSQL refuses to drop a referenced table).
     needed = [CORE_BRANCH] + [d for d in info.manifest.depends if registry.get(d).migrations_path is not None]
     script = _script(registry)
-    heads = branch_heads(script, needed)
+    heads = dependency_heads(script, needed)
     if any(versions.glob("*.py")):
         kwargs = {"head": f"{branch}@head", "depends_on": None if essential else heads}
     else:
