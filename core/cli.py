@@ -171,6 +171,7 @@ def db_upgrade():
 @with_appcontext
 def db_revision(module, message):
     registry = current_registry()
+    registry.sync(db.session)  # which plugins are installed decides the branches compared
     info = registry.get(module)
     with transaction():
         path = migrate.revision(registry, info, message)

@@ -29,14 +29,17 @@ def dependency_heads(script, branches: list[str]) -> list[str]:
     return sorted(heads - implied)
 
 
-def _config(registry, connection=None, table_prefix: str | None = None):
+def _config(registry, connection=None, table_prefix: str | None = None, only: set[str] | None = None):
+    """Alembic's configuration: the kernel's revisions and every healthy plugin's (or only
+    those of the plugins named in ``only``)."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
     locations = [str(CORE_MIGRATIONS / "versions")]
-    locations += [str(p.migrations_path) for p in registry.healthy() if p.migrations_path]
+    locations += [str(p.migrations_path) for p in registry.healthy()
+                  if p.migrations_path and (only is None or p.name in only)]
     cfg.set_main_option("version_locations", os.pathsep.join(locations))
     cfg.attributes["connection"] = connection
     cfg.attributes["table_prefix"] = table_prefix
@@ -117,7 +120,9 @@ def revision(registry, info, message: str) -> str:
     versions = CORE_MIGRATIONS / "versions" if essential else info.path / "migrations" / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     prefix = "core_" if essential else info.manifest.table_prefix
-    cfg = _config(registry, db.session.connection(), table_prefix=prefix)
+    # only installed plugins' branches: one merely discovered is not "behind"
+    cfg = _config(registry, db.session.connection(), table_prefix=prefix,
+                  only=set(registry.installed) | {info.name})
     # Every revision depends on the current heads of the kernel and the plugin's
     # dependencies: its tables may refer to theirs, so purging one of those must first
     # take this plugin's tables down (PostgreSQL refuses to drop a referenced table).
