@@ -107,6 +107,9 @@ def link_account(account_id: int, tax_id: str | None = None) -> AccountLink:
     link. The shared fields are then synced (blanks filled from the other side).
     """
     fin = finance()
+    # the account's row lock makes two first wins of one account link it once: the second
+    # waits here, then finds the first one's link
+    db.session.execute(sa.select(Account.id).where(Account.id == account_id).with_for_update())
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFound(f"account {account_id} not found")

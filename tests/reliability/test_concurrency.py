@@ -423,3 +423,28 @@ def test_credit_limit_holds_when_fifty_deals_are_won_at_once(workers, shop):
     balance = _read(shop, lambda: finance.customer_status(customer_id).balance)
     assert balance == OWED + DEAL * len(won) <= LIMIT
 
+
+
+# --- first wins of one new account ---
+
+
+def test_first_wins_of_one_new_account_link_it_to_one_customer(workers, shop):
+    """Four deals of an account finance does not know yet, won at the same moment: all four
+    win, and the account is linked once, to one new customer (no duplicate-key refusal)."""
+    from plugins.bridge.models import AccountLink, SalesOrder
+    from plugins.erp_finance.models import Customer
+
+    token = token_for(shop)
+    api = _api(shop, token)
+    account = ok(api.post("/api/v1/crm/accounts", json={"name": "Fresh Start Ltd"}))["id"]
+    deals = [ok(api.post("/api/v1/crm/deals", json={"title": f"Fresh deal {i}", "account_id": account,
+                                                    "amount": "50.00"}))["id"] for i in range(4)]
+    dispose(shop)
+
+    answers = workers.run(_send_rounds, 4, token, [[_win(deal_id) for deal_id in deals]])
+    assert _each_round(answers, 0) == [(200, None, "")] * 4, answers
+    links, customers, orders = _read(shop, lambda: (
+        db.session.scalars(sa.select(AccountLink.customer_id).where(AccountLink.account_id == account)).all(),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.name == "Fresh Start Ltd")),
+        set(db.session.scalars(sa.select(SalesOrder.customer_id).where(SalesOrder.deal_id.in_(deals))))))
+    assert len(links) == 1 and customers == 1 and orders == set(links)
