@@ -448,3 +448,31 @@ def test_first_wins_of_one_new_account_link_it_to_one_customer(workers, shop):
         db.session.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.name == "Fresh Start Ltd")),
         set(db.session.scalars(sa.select(SalesOrder.customer_id).where(SalesOrder.deal_id.in_(deals))))))
     assert len(links) == 1 and customers == 1 and orders == set(links)
+
+
+# --- one Idempotency-Key sent by four clients at once ---
+
+
+def _post_with_key(app, index, meet, token, key):
+    api = _api(app, token)
+    meet()
+    response = api.post("/api/v1/crm/accounts", json={"name": "Retried Ltd"}, headers={"Idempotency-Key": key})
+    return response.status_code, (response.get_json() or {}).get("code"), response.headers.get("Idempotent-Replayed")
+
+
+def test_one_idempotency_key_sent_four_times_at_once_acts_once(workers, shop):
+    """The same create sent with one key by four clients at the same moment: one account;
+    the others get the stored answer (replayed) or 409 ``idempotency_key_in_progress``."""
+    from plugins.crm.models import Account
+
+    token = token_for(shop)
+    dispose(shop)
+    answers = workers.run(_post_with_key, 4, token, "retry-4-at-once")
+    created = [a for a in answers if a[0] == 201 and a[2] is None]
+    others = [a for a in answers if a not in created]
+    assert len(created) == 1, answers
+    assert all(a[0] == 201 and a[2] == "true" or (a[0], a[1]) == (409, "idempotency_key_in_progress")
+               for a in others), answers
+    count = _read(shop, lambda: db.session.scalar(sa.select(sa.func.count()).select_from(Account)
+                                                  .where(Account.name == "Retried Ltd")))
+    assert count == 1
