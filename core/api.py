@@ -28,6 +28,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from core.db import read_session
@@ -37,8 +38,54 @@ from core.permissions import PUBLIC, permission_of
 API_PREFIX = "/api/v1"
 
 
+DECIMAL_AS_STRING = 'Give decimals as strings, e.g. "12.50" (a JSON number is not exact).'
+
+
+def numbers_in_decimal_fields(schema: ma.Schema, data) -> dict:
+    """Errors for the JSON numbers ``data`` puts where ``schema`` expects a decimal, nested
+    lists and objects included: decimals travel as strings, as the OpenAPI document says."""
+    if not isinstance(data, dict):
+        return {}
+    errors: dict = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        value = data.get(key)
+        inner = field.inner if isinstance(field, ma.fields.List) else None
+        if isinstance(field, ma.fields.Decimal) and _is_number(value):
+            errors[key] = [DECIMAL_AS_STRING]
+        elif isinstance(field, ma.fields.Dict) and isinstance(field.value_field, ma.fields.Decimal) \
+                and isinstance(value, dict) and any(_is_number(v) for v in value.values()):
+            errors[key] = [DECIMAL_AS_STRING]
+        elif isinstance(field, ma.fields.Nested) and not field.many:
+            found = numbers_in_decimal_fields(field.schema, value)
+            errors.update({key: found} if found else {})
+        elif isinstance(inner or field, ma.fields.Nested) and isinstance(value, list):
+            nested = (inner or field).schema
+            found = {i: e for i, item in enumerate(value) if (e := numbers_in_decimal_fields(nested, item))}
+            errors.update({key: found} if found else {})
+    return errors
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class TandemParser(FlaskParser):
+    """Request arguments read as the OpenAPI document describes them (see
+    ``numbers_in_decimal_fields``): a JSON number in a decimal field is a 422, never rounded."""
+
+    def pre_load(self, location_data, *, schema, req, location):
+        if location == "json":
+            errors = numbers_in_decimal_fields(schema, location_data)
+            if errors:
+                raise ma.ValidationError(errors)
+        return super().pre_load(location_data, schema=schema, req=req, location=location)
+
+
 class ApiBlueprint(SmorestBlueprint):
     """The API blueprint of one plugin, mounted at ``/api/v1/<plugin>``."""
+
+    ARGUMENTS_PARSER = TandemParser()
 
     def __init__(self, plugin: str, import_name: str, **kwargs):
         kwargs.setdefault("description", f"API of the {plugin} module")

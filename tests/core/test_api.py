@@ -199,3 +199,16 @@ def test_openapi_documents_the_idempotency_key_on_every_write(app):
     for path, method, op in writes:
         refs = [p.get("$ref") for p in op.get("parameters", [])]
         assert "#/components/parameters/IdempotencyKey" in refs, (method, path)
+
+
+def test_decimals_are_strings_a_json_number_is_refused_not_rounded(api):
+    tiny = api.post("/api/v1/crm/deals", json={"title": "Float deal", "amount": 6.6e-219})
+    assert tiny.status_code == 422 and "as strings" in tiny.get_json()["errors"]["amount"][0]
+    whole = api.post("/api/v1/inventory/products", json={"sku": "NUM-1", "name": "N", "sale_price": 5})
+    assert whole.status_code == 422 and "sale_price" in whole.get_json()["errors"]
+    nested = api.post("/api/v1/crm/quotes", json={"deal_id": 1, "lines": [
+        {"description": "x", "quantity": "1", "unit_price": 9.99}]})
+    assert nested.status_code == 422
+    assert "unit_price" in nested.get_json()["errors"]["lines"]["0"]
+    assert api.get("/api/v1/crm/deals?q=Float").get_json()["total"] == 0
+    assert api.post("/api/v1/crm/deals", json={"title": "String deal", "amount": "12.50"}).status_code == 201
