@@ -108,8 +108,11 @@ def link_account(account_id: int, tax_id: str | None = None) -> AccountLink:
     """
     fin = finance()
     # the account's row lock makes two first wins of one account link it once: the second
-    # waits here, then finds the first one's link
-    db.session.execute(sa.select(Account.id).where(Account.id == account_id).with_for_update())
+    # waits here, then finds the first one's link. FOR NO KEY UPDATE: rows a win already
+    # inserted that refer to the account hold a key-share lock a plain FOR UPDATE would
+    # wait on, deadlocking two wins
+    db.session.execute(sa.select(Account.id).where(Account.id == account_id)
+                       .with_for_update(key_share=True))
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFound(f"account {account_id} not found")
