@@ -71,17 +71,37 @@ def _credit_problems(deal: DealToWin, overdue_days: int) -> list[DealProblem]:
     amount = deal.amount * fin.rate_for(deal.currency, dt.date.today()) \
         if deal.currency != status.currency else deal.amount
     # a limit of 0 means credit is not managed for this customer: nothing to check
-    if status.credit_limit > 0 and status.balance + amount > status.credit_limit:
-        found.append(DealProblem(
-            code="credit_limit", plugin="bridge", override_permission=OVERRIDE,
-            message=f"the customer owes {status.balance} {status.currency}; with this deal "
-                    f"({amount:.2f}) that is over its credit limit of {status.credit_limit}"))
+    if status.credit_limit > 0:
+        pending = _won_not_invoiced(customer_id, status.currency)
+        if status.balance + pending + amount > status.credit_limit:
+            owed = f"the customer owes {status.balance} {status.currency}" + (
+                f" and has {pending:.2f} won but not yet invoiced" if pending else "")
+            found.append(DealProblem(
+                code="credit_limit", plugin="bridge", override_permission=OVERRIDE,
+                message=f"{owed}; with this deal ({amount:.2f}) that is over its credit limit "
+                        f"of {status.credit_limit}"))
     overdue = fin.overdue_invoices(min_days=max(overdue_days, 1), customer_id=customer_id)
     if overdue:
         numbers = ", ".join(r["number"] for r in overdue[:5])
         found.append(DealProblem(code="overdue_invoices", plugin="bridge", override_permission=OVERRIDE,
                                  message=f"invoices overdue by more than {overdue_days} days: {numbers}"))
     return found
+
+
+def _won_not_invoiced(customer_id: int, currency: str) -> Decimal:
+    """What the customer's open orders will still invoice (net, in ``currency``): orders
+    invoiced on delivery count against the credit limit from the day they are won."""
+    fin = services.finance()
+    pending = ZERO
+    orders = db.session.scalars(sa.select(SalesOrder).where(
+        SalesOrder.customer_id == customer_id, SalesOrder.state == "open",
+        SalesOrder.invoice_policy == "on_delivery",
+        ~sa.exists().where(Contract.deal_id == SalesOrder.deal_id)))  # contracts bill by schedule
+    for order in orders:
+        rate = fin.rate_for(order.currency, dt.date.today()) if order.currency != currency else 1
+        pending += sum((line.net * (line.quantity - line.invoiced) / line.quantity * rate
+                        for line in order.lines if line.quantity > line.invoiced), ZERO)
+    return pending.quantize(Decimal("0.01"))
 
 
 def _shortage(ref: str | None, quantity: Decimal, blocking: bool) -> list[DealProblem]:

@@ -325,3 +325,21 @@ def test_demo_runs_the_story_end_to_end(app, api, flow):
     assert "delivered" in states
     assert ok(api.get("/api/v1/bridge/reconcile")) == []
     assert ok(api.get("/api/v1/bridge/health"))["failures"] == []
+
+
+def test_orders_won_but_not_yet_invoiced_count_against_the_credit_limit(api, flow):
+    ok(api.patch("/api/v1/bridge/settings", json={"invoice_policy": "on_delivery"}))
+    flow.product("BR-CL", "100.00", 50)
+    first, account_id = flow.deal(company="Later Pay Ltd", email="a@laterpay.example",
+                                  lines=[{"product_ref": "BR-CL", "quantity": "8"}])
+    ok(flow.win(first))  # 800.00 won, nothing invoiced until delivery
+    link = ok(api.get("/api/v1/bridge/links"))[0]
+    ok(api.patch(f"/api/v1/finance/customers/{link['customer_id']}", json={"credit_limit": "1000.00"}))
+    second = ok(api.post("/api/v1/crm/deals", json={"title": "More", "account_id": account_id,
+                                                    "amount": "300.00"}))["id"]
+    refused = flow.win(second)
+    assert refused.status_code == 409
+    assert "800.00 won but not yet invoiced" in refused.get_json()["message"]
+    small = ok(api.post("/api/v1/crm/deals", json={"title": "Small", "account_id": account_id,
+                                                   "amount": "150.00"}))["id"]
+    ok(flow.win(small))  # 800 + 150 fits under 1000
