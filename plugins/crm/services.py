@@ -475,6 +475,8 @@ def create_deal(data: dict, lead_id: int | None = None) -> Deal:
 def update_deal(deal: Deal, data: dict) -> Deal:
     """Change a deal's fields; a ``stage_id`` moves it (see ``move_deal``)."""
     data = _null_as_zero(_deal_data(data), "amount")
+    if "probability" in data and data["probability"] is None:  # cleared: the stage's, as on create
+        data["probability"] = deal.stage.probability
     stage_id = data.pop("stage_id", None)
     data.pop("pipeline_id", None)
     if _apply(deal, data, DEAL_FIELDS):

@@ -164,3 +164,10 @@ def test_possible_duplicates_are_shown_when_creating_an_account(app):
                                                       "create_anyway": "1", "csrf_token": token})
     assert created.status_code == 302
     assert api.get("/api/v1/crm/accounts?q=Dupont").get_json()["total"] == 2
+
+
+def test_clearing_a_deals_probability_gives_it_back_its_stages(api):
+    deal = api.post(f"{API}/deals", json={"title": "Odds", "probability": 80}).get_json()
+    assert deal["probability"] == 80
+    cleared = api.patch(f"{API}/deals/{deal['id']}", json={"probability": None})
+    assert cleared.status_code == 200 and cleared.get_json()["probability"] == 10  # "New": 10 %
