@@ -64,6 +64,17 @@ def transaction():
         raise
 
 
+def in_savepoint(action, *args):
+    """Run ``action(*args)`` in a savepoint: ``(its result, None)``, or ``(None, the
+    exception)`` with only the action's own writes rolled back. For a step whose failure
+    must not undo the rest of the transaction; the caller decides what the failure means."""
+    try:
+        with db.session.begin_nested():
+            return action(*args), None
+    except Exception as exc:  # noqa: BLE001 - handed back to the caller, never lost
+        return None, exc
+
+
 READ_ENGINE = "tandem.read_engine"
 
 

@@ -96,7 +96,8 @@ def _won_not_invoiced(customer_id: int, currency: str) -> Decimal:
     orders = db.session.scalars(sa.select(SalesOrder).where(
         SalesOrder.customer_id == customer_id, SalesOrder.state == "open",
         SalesOrder.invoice_policy == "on_delivery",
-        ~sa.exists().where(Contract.deal_id == SalesOrder.deal_id)))  # contracts bill by schedule
+        ~sa.exists().where(Contract.deal_id == SalesOrder.deal_id))  # contracts bill by schedule
+        .options(sa.orm.selectinload(SalesOrder.lines)))
     for order in orders:
         rate = fin.rate_for(order.currency, dt.date.today()) if order.currency != currency else 1
         pending += sum((line.net * (line.quantity - line.invoiced) / line.quantity * rate

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from core.db import db
+from core.db import db, in_savepoint
 from plugins.bridge import services
 from plugins.bridge.models import SalesOrder
 from plugins.crm.models import Deal, Stage
@@ -24,12 +24,10 @@ log = logging.getLogger(__name__)
 
 def _attempt(step: str, action, *args):
     """Run one demo step in a savepoint; a refusal is logged and the story goes on."""
-    try:
-        with db.session.begin_nested():
-            return action(*args)
-    except Exception as exc:  # noqa: BLE001 - a refused step is part of the story
+    result, exc = in_savepoint(action, *args)
+    if exc is not None:  # a refused step is part of the story
         log.info("demo step %s skipped: %s", step, exc)
-        return None
+    return result
 
 
 def load(progress) -> None:

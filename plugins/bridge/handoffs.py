@@ -12,7 +12,7 @@ import logging
 
 import sqlalchemy as sa
 
-from core.db import db, utcnow
+from core.db import db, in_savepoint, utcnow
 from core.errors import NotFound, RuleViolation
 from core.events import jsonable, rebuild, type_name
 from core.models import Event
@@ -33,13 +33,11 @@ WATCHED = ("on_deal_won", "on_deal_lost", "on_case_resolved", *HANDLERS)
 
 def _attempt(name: str, event) -> str | None:
     """Run the handler of ``name`` in a savepoint: None when it worked, else the reason."""
-    try:
-        with db.session.begin_nested():
-            HANDLERS[name](event)
-    except Exception as exc:  # noqa: BLE001 - whatever went wrong is kept, not raised
-        log.warning("bridge could not handle %s: %s", name, exc, exc_info=True)
-        return (str(exc) or type(exc).__name__)[:1000]
-    return None
+    _, exc = in_savepoint(HANDLERS[name], event)
+    if exc is None:
+        return None
+    log.warning("bridge could not handle %s: %s", name, exc, exc_info=exc)
+    return (str(exc) or type(exc).__name__)[:1000]
 
 
 def feed_back(name: str, event) -> None:
