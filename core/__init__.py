@@ -1,4 +1,6 @@
 """Tandem's kernel: the app factory, the plugin manager and what every plugin shares."""
+import gc
+
 import pluggy
 
 PROJECT = "tandem"
@@ -10,10 +12,21 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 def create_app(config=None):
-    """Build a Tandem application (see ``core.app.create_app``)."""
-    from core.app import create_app as _create_app
+    """Build a Tandem application (see ``core.app.create_app``).
 
-    return _create_app(config)
+    The cyclic garbage collector is paused meanwhile: start-up makes hundreds of thousands
+    of long-lived objects (mapped classes, schemas, routes) and no garbage, and the
+    collections they triggered were a tenth of the start-up time.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from core.app import create_app as _create_app
+
+        return _create_app(config)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 __all__ = ["PROJECT", "create_app", "hookimpl", "hookspec"]

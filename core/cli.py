@@ -22,7 +22,7 @@ ADMIN_EMAIL = "admin@example.com"
 
 
 def _create_app(*_args, **_kwargs):
-    from core.app import create_app
+    from core import create_app
 
     return create_app()
 
