@@ -57,8 +57,14 @@ class LocationSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     kind = fields.String(dump_only=True)
-    warehouse_id = fields.Integer(required=True)
+    warehouse_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Null for the virtual locations (suppliers, customers, adjustments)"})
     active = fields.Boolean(load_default=True)
+
+    @ma.validates("warehouse_id")
+    def _in_a_warehouse(self, value, **_kwargs):
+        if value is None:
+            raise ma.ValidationError("Choose the warehouse the location belongs to.")
 
 
 class InventorySupplierSchema(ma.Schema):

@@ -47,6 +47,20 @@ def test_api_flow_reserve_deliver_status(inv_api):
     assert inv_api.get("/api/v1/inventory/check").get_json()["ok"] is True
 
 
+def test_locations_virtual_ones_have_no_warehouse_and_new_ones_need_one(inv_api):
+    wh, _p = _setup(inv_api)
+    items = inv_api.get("/api/v1/inventory/locations?per_page=200").get_json()["items"]
+    virtual = [loc for loc in items if loc["kind"] != "internal"]
+    assert virtual and all(loc["warehouse_id"] is None for loc in virtual)
+    spec = inv_api.get("/api/openapi.json").get_json()
+    assert spec["components"]["schemas"]["LocationRecord"]["properties"]["warehouse_id"]["nullable"] is True
+    refused = inv_api.post("/api/v1/inventory/locations", json={"name": "Shelf A", "warehouse_id": None})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["warehouse_id"] == ["Choose the warehouse the location belongs to."]
+    made = inv_api.post("/api/v1/inventory/locations", json={"name": "Shelf A", "warehouse_id": wh["id"]})
+    assert made.status_code == 201 and made.get_json()["warehouse_id"] == wh["id"]
+
+
 def test_purchase_order_api(inv_api):
     wh, p = _setup(inv_api)
     supplier = inv_api.post("/api/v1/inventory/suppliers", json={"name": "Acme", "currency": "USD"}).get_json()
