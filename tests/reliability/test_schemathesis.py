@@ -14,7 +14,7 @@ every module installed; a group's operations run in document order, so records c
 by ``POST /deals`` are there for ``GET /deals/{id}``.
 
 Replay: the seed is fixed; ``TANDEM_FUZZ_EXAMPLES`` changes the examples per operation and
-mode (5 positive and 5 negative in CI, for time: see docs/reliability.md),
+mode (50 positive and 50 negative in CI, so 100 per operation: see docs/reliability.md),
 ``TANDEM_FUZZ_ONLY`` (a substring of ``METHOD /path``) narrows the run to some operations and
 ``TANDEM_FUZZ_REPORT=/tmp/fuzz`` writes each group's figures, timings and failures to
 ``/tmp/fuzz.<group>.txt``.
@@ -39,7 +39,7 @@ from schemathesis.resources import record_interaction
 import schemathesis
 from tests.conftest import create_user, dispose, make_app, token_for
 
-EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "5"))  # per operation and mode: see docs/reliability.md
+EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "50"))  # per operation and mode: see docs/reliability.md
 SEED = 20260801
 ONLY = os.environ.get("TANDEM_FUZZ_ONLY", "")
 # largest first, so that two workers finish together
