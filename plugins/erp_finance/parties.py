@@ -26,8 +26,9 @@ def normalise_name(name: str) -> str:
 
 def _clean(model, data: dict, exclude_id: int | None = None) -> dict:
     data = {k: v for k, v in data.items() if k in FIELDS}
+    if "tax_id" in data:  # blank means none: a tax id, when given, is unique
+        data["tax_id"] = (data["tax_id"] or "").strip().upper() or None
     if data.get("tax_id"):
-        data["tax_id"] = data["tax_id"].strip().upper()
         label = model.__name__
         ensure_unique(model.tax_id, data["tax_id"], exclude_id, "tax_id",
                       label + " {id} already has this tax id.")

@@ -109,3 +109,16 @@ def test_vendor_bills_through_the_api(fapi):
     assert paid.status_code == 201 and paid.get_json()["direction"] == "outbound"
     assert fapi.get(f"/api/v1/finance/bills/{bill.get_json()['id']}").get_json()["state"] == "paid"
     assert fapi.get(f"/api/v1/finance/invoices/{bill.get_json()['id']}").status_code == 404
+
+
+def test_a_blank_tax_id_is_none_and_only_real_tax_ids_are_unique(fapi):
+    for kind in ("customers", "suppliers"):
+        first = fapi.post(f"/api/v1/finance/{kind}", json={"name": "Blank One", "tax_id": ""})
+        second = fapi.post(f"/api/v1/finance/{kind}", json={"name": "Blank Two", "tax_id": "  "})
+        assert (first.status_code, second.status_code) == (201, 201), (first.get_json(), second.get_json())
+        assert first.get_json()["tax_id"] is None and second.get_json()["tax_id"] is None
+        patched = fapi.patch(f"/api/v1/finance/{kind}/{first.get_json()['id']}", json={"tax_id": ""})
+        assert patched.status_code == 200 and patched.get_json()["tax_id"] is None
+        fapi.post(f"/api/v1/finance/{kind}", json={"name": "Taxed", "tax_id": "de123"})
+        taken = fapi.post(f"/api/v1/finance/{kind}", json={"name": "Taxed Again", "tax_id": " DE123 "})
+        assert taken.status_code == 422 and "tax_id" in taken.get_json()["errors"]

@@ -61,6 +61,21 @@ def test_locations_virtual_ones_have_no_warehouse_and_new_ones_need_one(inv_api)
     assert made.status_code == 201 and made.get_json()["warehouse_id"] == wh["id"]
 
 
+def test_a_draft_document_keeps_its_kind_of_locations(inv_api):
+    wh, p = _setup(inv_api)
+    doc = inv_api.post("/api/v1/inventory/documents", json={
+        "kind": "receipt", "warehouse_id": wh["id"], "lines": [{"product_id": p["id"], "quantity": "1"}]}).get_json()
+    unknown = inv_api.patch(f"/api/v1/inventory/documents/{doc['id']}", json={"destination_location_id": 999999})
+    assert unknown.status_code == 422
+    assert unknown.get_json()["errors"]["destination_location_id"] == ["Location 999999 does not exist."]
+    source = inv_api.patch(f"/api/v1/inventory/documents/{doc['id']}",
+                           json={"source_location_id": doc["destination_location_id"]})
+    assert source.status_code == 422 and "set by its kind" in source.get_json()["errors"]["source_location_id"][0]
+    same = inv_api.patch(f"/api/v1/inventory/documents/{doc['id']}",
+                         json={"source_location_id": doc["source_location_id"], "notes": "kept"})
+    assert same.status_code == 200 and same.get_json()["notes"] == "kept"
+
+
 def test_purchase_order_api(inv_api):
     wh, p = _setup(inv_api)
     supplier = inv_api.post("/api/v1/inventory/suppliers", json={"name": "Acme", "currency": "USD"}).get_json()

@@ -17,7 +17,7 @@ from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.events import emit
 from plugins.erp_inventory.hookspecs import DeliveryDone, GoodsReceived, MovedLine
-from plugins.erp_inventory.models import DocumentLine, Product, StockDocument, Warehouse
+from plugins.erp_inventory.models import DocumentLine, Location, Product, StockDocument, Warehouse
 from plugins.erp_inventory.services import reservations, stock
 from plugins.erp_inventory.services.stock import qty
 
@@ -46,11 +46,15 @@ def _default_locations(kind: str, warehouse_id: int, data: dict) -> tuple[int, i
     return source or main, destination
 
 
+#: Per kind, the location(s) of the warehouse itself; the other end is virtual (suppliers,
+#: customers, adjustments), except for an internal transfer's destination.
+OWN_LOCATIONS = {"receipt": ("destination_location_id",), "delivery": ("source_location_id",),
+                 "adjustment": ("source_location_id",), "internal": ("source_location_id",)}
+
+
 def _check_locations(document: StockDocument) -> None:
     """The warehouse's own locations must be internal and belong to it."""
-    own = {"receipt": ("destination_location_id",), "delivery": ("source_location_id",),
-           "adjustment": ("source_location_id",), "internal": ("source_location_id",)}[document.kind]
-    for attr in own:
+    for attr in OWN_LOCATIONS[document.kind]:
         location = stock.get_location(getattr(document, attr))
         if not location.is_internal or location.warehouse_id != document.warehouse_id:
             raise ValidationFailed({attr: [f"{location.name} is not a location of this warehouse."]})
@@ -87,6 +91,15 @@ def create_document(data: dict) -> StockDocument:
 def update_document(document: StockDocument, data: dict) -> StockDocument:
     """Change a draft document's reference, date, notes or locations."""
     _ensure_state(document, ("draft",), "changed")
+    chosen = OWN_LOCATIONS[document.kind] + (("destination_location_id",) if document.kind == "internal" else ())
+    for key in ("source_location_id", "destination_location_id"):
+        if data.get(key) is None or data[key] == getattr(document, key):
+            continue
+        if key not in chosen:
+            end = key.split("_")[0]
+            raise ValidationFailed({key: [f"The {end} of a {document.kind} is set by its kind."]})
+        if db.session.get(Location, data[key]) is None:
+            raise ValidationFailed({key: [f"Location {data[key]} does not exist."]})
     for key in ("reference", "scheduled_date", "notes", "source_location_id", "destination_location_id"):
         if key in data and data[key] is not None:
             setattr(document, key, data[key])
