@@ -9,7 +9,7 @@ the change, so a rolled-back action leaves no audit trace either.
 The rows of a transaction's flushes are kept on the session and written in one
 statement when it commits (or when a record's history is read), instead of one INSERT
 per flush: an order-to-cash flow flushes some forty times. A savepoint rolled back
-drops the rows collected inside it.
+drops the rows collected inside it (``core.pending``).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import db, utcnow
 from core.events import jsonable
+from core.pending import PendingRows
 
 
 class AuditEntry(db.Model):
@@ -95,57 +96,22 @@ def _after_flush(session, _context) -> None:
             rows.append({"at": utcnow(), "actor_id": actor, "action": action,
                          "table_name": obj.__tablename__, "record_id": _record_id(obj),
                          "changes": changes})
-    if rows:
-        session.info.setdefault(PENDING, []).extend(rows)
+    AUDIT_ROWS.add(session, rows)
 
 
-PENDING, MARKS = "tandem.audit_rows", "tandem.audit_savepoints"
-
-
-def write_pending(session) -> None:
-    """Write the audit rows the session's flushes collected (one INSERT for all)."""
-    rows = session.info.pop(PENDING, None)
-    session.info.pop(MARKS, None)
-    if rows:
-        session.connection().execute(sa.insert(AuditEntry), rows)
-
-
-def _before_commit(session) -> None:
-    if session.in_nested_transaction():  # a savepoint released: its rows wait for the commit
-        return
-    session.flush()  # what is still unflushed is audited too
-    write_pending(session)
-
-
-def _savepoint_started(session, transaction) -> None:
-    if transaction.nested:  # where its rows will start, to drop them if it rolls back
-        session.info.setdefault(MARKS, {})[transaction] = len(session.info.get(PENDING, ()))
-
-
-def _rolled_back(session, previous_transaction) -> None:
-    mark = session.info.get(MARKS, {}).pop(previous_transaction, None)
-    if previous_transaction.nested and mark is not None:
-        del session.info.get(PENDING, [])[mark:]
-    elif not previous_transaction.nested:
-        session.info.pop(PENDING, None)
-        session.info.pop(MARKS, None)
-
-
-LISTENERS = (("after_flush", _after_flush), ("before_commit", _before_commit),
-             ("after_transaction_create", _savepoint_started), ("after_soft_rollback", _rolled_back))
+AUDIT_ROWS = PendingRows("audit", lambda connection, rows: connection.execute(sa.insert(AuditEntry), rows))
 
 
 def install_audit_trail() -> None:
-    """Listen to every flush, commit and rollback of the app's sessions (called once by create_app)."""
-    for name, listener in LISTENERS:
-        if not sa.event.contains(sa.orm.Session, name, listener):
-            sa.event.listen(sa.orm.Session, name, listener)
+    """Listen to every flush of the app's sessions (called once by create_app)."""
+    if not sa.event.contains(sa.orm.Session, "after_flush", _after_flush):
+        sa.event.listen(sa.orm.Session, "after_flush", _after_flush)
 
 
 def history_of(table_name: str, record_id: str, limit: int = 50) -> list[AuditEntry]:
     """A record's audit entries, newest first."""
     db.session.flush()
-    write_pending(db.session)
+    AUDIT_ROWS.write_now(db.session)
     return db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.table_name == table_name,
                                     AuditEntry.record_id == str(record_id))

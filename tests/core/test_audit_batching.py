@@ -48,3 +48,21 @@ def test_history_is_complete_inside_the_transaction_and_a_rollback_writes_nothin
         crm.create_account({"name": "Never Kept"})
         db.session.rollback()
         assert _audited_names() == []
+
+
+def test_rows_written_early_inside_a_rolled_back_savepoint_are_collected_again(app):
+    """A read of the history inside a savepoint writes the rows collected before it there;
+    the savepoint rolling back must not lose them (core.pending)."""
+    from plugins.crm import services as crm
+
+    with app.app_context():
+        before = crm.create_account({"name": "Outside First"})
+        try:
+            with db.session.begin_nested():
+                crm.create_account({"name": "Inside Dropped"})
+                assert [e.action for e in history_of("crm_account", before.id)] == ["create"]
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        db.session.commit()
+        assert _audited_names() == ["Outside First"]
