@@ -3,7 +3,7 @@ from core.manifest import Manifest
 
 MANIFEST = Manifest(
     name="erp_finance",
-    version="0.2.0",
+    version="0.3.0",
     summary="Customers, credit terms and the books: ledger, invoices, payments, reports",
     category="Accounting",
     short_name="finance",

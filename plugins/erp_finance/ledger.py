@@ -19,8 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
-from plugins.erp_finance.models import (Account, ExchangeRate, FiscalYear, Journal, JournalEntry,
-                                        JournalLine, PaymentTerm, Sequence, Settings, Tax)
+from core.pending import PendingRows
+from plugins.erp_finance.models import (Account, AccountDay, ExchangeRate, FiscalYear, Journal,
+                                        JournalEntry, JournalLine, PaymentTerm, Sequence, Settings,
+                                        Tax)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -613,8 +615,35 @@ def post_entry(entry: JournalEntry, prefix: str | None = None) -> JournalEntry:
     entry.hash = entry_hash(entry, lines)
     entry.state = "posted"
     journal.entry_count, journal.last_hash = entry.chain_index, entry.hash
+    DAY_SUMS.add(db.session, [(line.account_id, entry.date, line.debit, line.credit) for line in lines])
     db.session.flush()
     return entry
+
+
+def _add_to_day_sums(connection, moves: list) -> None:
+    """Add a transaction's posted debits and credits to the accounts' daily sums: one
+    upsert, rows in key order (two transactions lock them in the same order)."""
+    sums: dict[tuple[int, dt.date], list[Decimal]] = {}
+    for account_id, day, debit, credit in moves:
+        both = sums.setdefault((account_id, day), [ZERO, ZERO])
+        both[0] += debit
+        both[1] += credit
+    rows = [{"account_id": account_id, "day": day, "debit": debit, "credit": credit}
+            for (account_id, day), (debit, credit) in sorted(sums.items())]
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(AccountDay)
+    connection.execute(insert.values(rows).on_conflict_do_update(
+        index_elements=["account_id", "day"],
+        set_={"debit": AccountDay.debit + insert.excluded.debit,
+              "credit": AccountDay.credit + insert.excluded.credit}))
+
+
+#: The posted moves of the transaction, added to ``finance_account_day`` at its commit.
+DAY_SUMS = PendingRows("finance_account_day", _add_to_day_sums)
+
+
+def day_sums_written() -> None:
+    """Write the transaction's pending daily sums before reading them (reports)."""
+    DAY_SUMS.write_now(db.session)
 
 
 def _insert(model):
@@ -729,7 +758,8 @@ class ChainCheck:
 
 
 def verify_ledger() -> list[ChainCheck]:
-    """Recompute every journal's hash chain; report the first tampered entry of each."""
+    """Recompute every journal's hash chain; report the first tampered entry of each, and
+    check the accounts' daily sums the reports read against the posted lines."""
     from sqlalchemy.orm import selectinload
 
     results = []
@@ -761,4 +791,24 @@ def verify_ledger() -> list[ChainCheck]:
                 problem = (f"the journal records {journal.entry_count} posted entries ending in "
                            f"{(journal.last_hash or '')[:12]}, the chain has {count} (entries removed)")
             results.append(ChainCheck(journal.code, count, problem))
+    results.append(_check_day_sums())
     return results
+
+
+def _check_day_sums() -> ChainCheck:
+    """The kept daily sums of the accounts against the posted lines they sum."""
+    day_sums_written()
+    lines = {(r.account_id, r.date): (q(r.debit), q(r.credit)) for r in db.session.execute(
+        sa.select(JournalLine.account_id, JournalEntry.date, sa.func.sum(JournalLine.debit).label("debit"),
+                  sa.func.sum(JournalLine.credit).label("credit"))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.state == "posted").group_by(JournalLine.account_id, JournalEntry.date))}
+    kept = {(r.account_id, r.day): (q(r.debit), q(r.credit)) for r in db.session.execute(
+        sa.select(AccountDay.account_id, AccountDay.day, AccountDay.debit, AccountDay.credit))}
+    for key in sorted(lines.keys() | kept.keys()):
+        if lines.get(key, (ZERO, ZERO)) != kept.get(key, (ZERO, ZERO)):
+            account = db.session.get(Account, key[0])
+            return ChainCheck("day sums", len(kept), (
+                f"account {account.code if account else key[0]} on {key[1].isoformat()}: the entries "
+                f"sum to {lines.get(key, (ZERO, ZERO))}, the reports read {kept.get(key, (ZERO, ZERO))}"))
+    return ChainCheck("day sums", len(kept))

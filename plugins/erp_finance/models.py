@@ -284,6 +284,23 @@ class JournalLine(db.Model):
     supplier = relationship(Supplier, lazy="joined")
 
 
+class AccountDay(db.Model):
+    """What the posted entries of one day debited and credited to one account.
+
+    Kept as entries are posted (``ledger.post_entry``; posted entries never change, so
+    these sums never need recomputing) and read by the reports instead of every line:
+    a trial balance over a million lines sums a few thousand of these rows.
+    """
+
+    __tablename__ = "finance_account_day"
+    __audit__ = False  # derived from the entries, which are audited
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_account.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    debit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    credit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+
 class Invoice(Timestamped, db.Model):
     """A customer invoice or credit note, or a vendor bill or supplier credit note (``kind``).
 

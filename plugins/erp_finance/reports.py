@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from core.db import read_session
+from core.db import db, read_session
 from plugins.erp_finance import ledger
 from plugins.erp_finance.credit import open_installments
 from plugins.erp_finance.ledger import ZERO, q
-from plugins.erp_finance.models import (Account, Customer, Invoice, JournalEntry, JournalLine,
-                                        Payment, Supplier)
+from plugins.erp_finance.models import (Account, AccountDay, Customer, Invoice, JournalEntry,
+                                        JournalLine, Payment, Supplier)
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "over 90")
 
@@ -37,22 +37,25 @@ def default_period(date_from: dt.date | None, date_to: dt.date | None) -> tuple[
     return date_from or dt.date(today.year, 1, 1), date_to or today
 
 
+def _day_sums():
+    """The daily sums of the accounts (the transaction's own postings included)."""
+    if read_session() is db.session:
+        ledger.day_sums_written()
+    return sa.select().select_from(AccountDay).join(Account, Account.id == AccountDay.account_id)
+
+
 def trial_balance(date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict:
     """Per account: balance before the period, debits and credits in it, balance at its end."""
     date_from, date_to = default_period(date_from, date_to)
-    in_period = JournalEntry.date >= date_from
-    net = JournalLine.debit - JournalLine.credit
-    # sums per account id first, names joined to the two dozen sums after: grouping a
-    # million lines by the account's id alone walks its index instead of sorting them
-    sums = (sa.select(JournalLine.account_id,
-                      _sum(sa.case((JournalEntry.date < date_from, net), else_=0)).label("opening"),
-                      _sum(sa.case((in_period, JournalLine.debit), else_=0)).label("debit"),
-                      _sum(sa.case((in_period, JournalLine.credit), else_=0)).label("credit"))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(JournalEntry.state == "posted", JournalEntry.date <= date_to)
-            .group_by(JournalLine.account_id).subquery())
-    stmt = (sa.select(Account.id, Account.code, Account.name, Account.type, sums.c.opening, sums.c.debit,
-                      sums.c.credit).join(sums, sums.c.account_id == Account.id).order_by(Account.code))
+    in_period = AccountDay.day >= date_from
+    net = AccountDay.debit - AccountDay.credit
+    stmt = (_day_sums().add_columns(
+        Account.id, Account.code, Account.name, Account.type,
+        _sum(sa.case((AccountDay.day < date_from, net), else_=0)).label("opening"),
+        _sum(sa.case((in_period, AccountDay.debit), else_=0)).label("debit"),
+        _sum(sa.case((in_period, AccountDay.credit), else_=0)).label("credit"))
+        .where(AccountDay.day <= date_to)
+        .group_by(Account.id, Account.code, Account.name, Account.type).order_by(Account.code))
     rows = []
     for r in read_session().execute(stmt):
         opening, debit, credit = q(r.opening), q(r.debit), q(r.credit)
@@ -74,9 +77,9 @@ def general_ledger(account_id: int, date_from: dt.date | None = None, date_to: d
 
         raise NotFound(f"account {account_id} not found")
     date_from, date_to = default_period(date_from, date_to)
-    opening = q(read_session().scalar(_posted_lines().add_columns(
-        _sum(JournalLine.debit - JournalLine.credit)).where(
-        JournalLine.account_id == account.id, JournalEntry.date < date_from)))
+    opening = q(read_session().scalar(_day_sums().add_columns(
+        _sum(AccountDay.debit - AccountDay.credit)).where(
+        AccountDay.account_id == account.id, AccountDay.day < date_from)))
     order = (JournalEntry.date, JournalEntry.id, JournalLine.id)
     running = sa.func.sum(JournalLine.debit - JournalLine.credit).over(order_by=order)
     inner = (_posted_lines().add_columns(
@@ -106,12 +109,12 @@ def general_ledger(account_id: int, date_from: dt.date | None = None, date_to: d
 
 
 def _balances_by_account(types: tuple[str, ...], date_from: dt.date | None, date_to: dt.date):
-    stmt = (_posted_lines().add_columns(Account.id, Account.code, Account.name, Account.type,
-                                        _sum(JournalLine.debit - JournalLine.credit).label("net"))
-            .where(Account.type.in_(types), JournalEntry.date <= date_to)
+    stmt = (_day_sums().add_columns(Account.id, Account.code, Account.name, Account.type,
+                                    _sum(AccountDay.debit - AccountDay.credit).label("net"))
+            .where(Account.type.in_(types), AccountDay.day <= date_to)
             .group_by(Account.id, Account.code, Account.name, Account.type).order_by(Account.code))
     if date_from is not None:
-        stmt = stmt.where(JournalEntry.date >= date_from)
+        stmt = stmt.where(AccountDay.day >= date_from)
     return read_session().execute(stmt).all()
 
 

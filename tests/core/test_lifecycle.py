@@ -154,7 +154,7 @@ def test_cli_modules_commands(kernel_app):
     runner = kernel_app.test_cli_runner()
     result = runner.invoke(args=["modules", "install", "erp_finance"])
     assert result.exit_code == 0 and "installed: erp_finance" in result.output
-    assert "erp_finance      0.2.0    installed" in runner.invoke(args=["modules", "list"]).output
+    assert "erp_finance      0.3.0    installed" in runner.invoke(args=["modules", "list"]).output
     result = runner.invoke(args=["modules", "uninstall", "erp_finance", "--purge", "--yes"])
     assert result.exit_code == 0 and "dropped its tables" in result.output
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0

@@ -222,3 +222,56 @@ def test_verify_ledger_notices_a_removed_last_entry(fapp):
             db.session.execute(sa.text("DELETE FROM finance_entry WHERE id = :id"), {"id": last[1].id})
         [misc] = [r for r in services.verify_ledger() if r.journal == "MISC"]
         assert not misc.ok and "entries removed" in misc.problem
+
+
+def test_reports_read_daily_sums_kept_at_posting_and_verify_checks_them(fapp):
+    from plugins.erp_finance import reports
+    from plugins.erp_finance.models import AccountDay
+
+    with fapp.app_context():
+        with transaction():
+            first = manual_entry("40.00", date=DAY)
+            manual_entry("2.50", date=DAY)
+            manual_entry("7.25", date=DAY + dt.timedelta(days=3), debit="1000", credit="6200")
+            services.reverse_entry(first, DAY + dt.timedelta(days=5))
+        with pytest.raises(RuntimeError), transaction():  # a posting rolled back adds nothing
+            manual_entry("1000.00", date=DAY)
+            raise RuntimeError("refused")
+        sums = {(r.account_id, r.day): (r.debit, r.credit) for r in db.session.scalars(sa.select(AccountDay))}
+        expense, bank = account("6200").id, account("1000").id
+        assert sums[(expense, DAY)] == (D("42.50"), D("0.00"))
+        assert sums[(bank, DAY + dt.timedelta(days=3))] == (D("7.25"), D("0.00"))
+        assert sums[(expense, DAY + dt.timedelta(days=5))] == (D("0.00"), D("40.00"))
+        rows = {r["code"]: r for r in reports.trial_balance(DAY, DAY + dt.timedelta(days=30))["rows"]}
+        assert (rows["6200"]["debit"], rows["6200"]["credit"], rows["6200"]["closing"]) == \
+            (D("42.50"), D("47.25"), D("-4.75"))
+        later = {r["code"]: r for r in reports.trial_balance(DAY + dt.timedelta(days=4), DAY + dt.timedelta(days=30))["rows"]}
+        assert later["6200"]["opening"] == D("35.25") and later["6200"]["credit"] == D("40.00")
+        assert all(r.ok for r in services.verify_ledger())
+        with transaction():  # a kept sum changed behind the ledger's back
+            db.session.execute(sa.text("UPDATE finance_account_day SET debit = 1 WHERE account_id = :a"),
+                               {"a": expense})
+        [day_sums] = [r for r in services.verify_ledger() if r.journal == "day sums"]
+        assert not day_sums.ok and "6200" in day_sums.problem
+
+
+def test_the_migration_fills_the_daily_sums_of_entries_posted_before_it(fapp):
+    """erp_finance_0003 creates finance_account_day from the entries already posted."""
+    from alembic import command
+
+    from core.migrate import _config
+    from plugins.erp_finance import reports
+
+    with fapp.app_context():
+        with transaction():
+            manual_entry("12.00", date=DAY)
+            manual_entry("3.00", date=DAY + dt.timedelta(days=1), debit="1000", credit="6200")
+        before = reports.trial_balance(DAY, DAY + dt.timedelta(days=9))["rows"]
+        registry = fapp.extensions["tandem"]
+        with transaction():
+            command.downgrade(_config(registry, db.session.connection()), "erp_finance_0002")
+        assert "finance_account_day" not in sa.inspect(db.engine).get_table_names()
+        with transaction():
+            command.upgrade(_config(registry, db.session.connection()), "erp_finance@head")
+        assert reports.trial_balance(DAY, DAY + dt.timedelta(days=9))["rows"] == before
+        assert all(r.ok for r in services.verify_ledger())
