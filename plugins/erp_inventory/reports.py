@@ -75,35 +75,75 @@ def stock_levels_query(product_id: int | None = None, warehouse_id: int | None =
     return stmt.order_by(Product.sku, Warehouse.code)
 
 
+def _signed_change(move, source, destination, warehouse_id: int | None):
+    """What a move adds to on-hand stock: everywhere, or in one warehouse."""
+    if warehouse_id is not None:
+        return (sa.case((destination.warehouse_id == warehouse_id, move.quantity), else_=0)
+                - sa.case((source.warehouse_id == warehouse_id, move.quantity), else_=0))
+    return (sa.case((destination.kind == "internal", move.quantity), else_=0)
+            - sa.case((source.kind == "internal", move.quantity), else_=0))
+
+
 def movement_history_query(product_id: int | None = None, warehouse_id: int | None = None,
                            q: str | None = None):
-    """Every move of a product, with the running on-hand balance (a window function)."""
-    source, destination = sa.orm.aliased(Location), sa.orm.aliased(Location)
-    signed = (sa.case((destination.kind == "internal", StockMove.quantity), else_=0)
-              - sa.case((source.kind == "internal", StockMove.quantity), else_=0))
+    """Every move, newest first, with what it changed; ``running_balances`` adds the balance.
+
+    Names are looked up per row shown (subqueries, not joins), so counting the moves of a
+    large history reads the moves alone.
+    """
+    def location(column, attr):
+        return sa.select(getattr(Location, attr)).where(Location.id == column).scalar_subquery()
+
+    source, destination = StockMove.source_location_id, StockMove.destination_location_id
     if warehouse_id is not None:
-        signed = (sa.case((destination.warehouse_id == warehouse_id, StockMove.quantity), else_=0)
-                  - sa.case((source.warehouse_id == warehouse_id, StockMove.quantity), else_=0))
-    stmt = (sa.select(StockMove.id.label("move_id"), StockMove.done_at, Product.id.label("product_id"),
-                      Product.sku, source.name.label("source"), destination.name.label("destination"),
-                      StockMove.quantity, StockMove.unit_cost, StockDocument.number.label("document"),
-                      StockMove.reference, sa.cast(signed, Quantity).label("change"),
-                      sa.cast(sa.func.sum(signed).over(partition_by=StockMove.product_id,
-                                                       order_by=(StockMove.done_at, StockMove.id)),
-                              Quantity).label("balance"))
-            .join(Product, Product.id == StockMove.product_id)
-            .join(source, source.id == StockMove.source_location_id)
-            .join(destination, destination.id == StockMove.destination_location_id)
-            .outerjoin(StockDocument, StockDocument.id == StockMove.document_id))
+        signed = (sa.case((location(destination, "warehouse_id") == warehouse_id, StockMove.quantity), else_=0)
+                  - sa.case((location(source, "warehouse_id") == warehouse_id, StockMove.quantity), else_=0))
+    else:
+        signed = (sa.case((location(destination, "kind") == "internal", StockMove.quantity), else_=0)
+                  - sa.case((location(source, "kind") == "internal", StockMove.quantity), else_=0))
+    stmt = sa.select(
+        StockMove.id.label("move_id"), StockMove.done_at, StockMove.product_id,
+        sa.select(Product.sku).where(Product.id == StockMove.product_id).scalar_subquery().label("sku"),
+        location(source, "name").label("source"), location(destination, "name").label("destination"),
+        StockMove.quantity, StockMove.unit_cost,
+        sa.select(StockDocument.number).where(StockDocument.id == StockMove.document_id)
+        .scalar_subquery().label("document"),
+        StockMove.reference, sa.cast(signed, Quantity).label("change"))
     if product_id is not None:
         stmt = stmt.where(StockMove.product_id == product_id)
     if warehouse_id is not None:
-        stmt = stmt.where(sa.or_(source.warehouse_id == warehouse_id, destination.warehouse_id == warehouse_id))
+        in_warehouse = sa.select(Location.id).where(Location.warehouse_id == warehouse_id)
+        stmt = stmt.where(sa.or_(source.in_(in_warehouse), destination.in_(in_warehouse)))
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(sa.or_(Product.sku.ilike(like), StockMove.reference.ilike(like)))
-    inner = stmt.subquery()
-    return sa.select(inner).order_by(inner.c.done_at.desc(), inner.c.move_id.desc())
+        stmt = stmt.where(sa.or_(StockMove.product_id.in_(sa.select(Product.id).where(Product.sku.ilike(like))),
+                                 StockMove.reference.ilike(like)))
+    return stmt.order_by(StockMove.done_at.desc(), StockMove.id.desc())
+
+
+def running_balances(rows: list[dict], warehouse_id: int | None = None, **_filters) -> None:
+    """Add to each move of ``rows`` its product's on-hand balance just after it.
+
+    A window over the moves of the rows' products only, up to the latest row: a page
+    of the history reads a few products' moves, not every move of the book.
+    """
+    if not rows:
+        return
+    source, destination = sa.orm.aliased(Location), sa.orm.aliased(Location)
+    signed = _signed_change(StockMove, source, destination, warehouse_id)
+    balance = sa.func.sum(signed).over(partition_by=StockMove.product_id,
+                                       order_by=(StockMove.done_at, StockMove.id))
+    products = sorted({row["product_id"] for row in rows})
+    until = max(row["done_at"] for row in rows)
+    found = {}
+    for i in range(0, len(products), 500):
+        stmt = (sa.select(StockMove.id, sa.cast(balance, Quantity))
+                .join(source, source.id == StockMove.source_location_id)
+                .join(destination, destination.id == StockMove.destination_location_id)
+                .where(StockMove.product_id.in_(products[i:i + 500]), StockMove.done_at <= until))
+        found.update(read_session().execute(stmt).all())
+    for row in rows:
+        row["balance"] = found[row["move_id"]]
 
 
 def below_minimum_query(warehouse_id: int | None = None, q: str | None = None):
@@ -197,6 +237,7 @@ class Report:
     columns: tuple[tuple[str, str], ...]  # (key, label)
     product_filter: bool = False
     total: Callable[..., dict] | None = None
+    complete: Callable[..., None] | None = None  # (rows, **filters): adds computed columns
 
 
 REPORTS = {r.name: r for r in (
@@ -209,7 +250,7 @@ REPORTS = {r.name: r for r in (
            (("done_at", "Date"), ("sku", "SKU"), ("source", "From"), ("destination", "To"),
             ("quantity", "Quantity"), ("change", "Change"), ("balance", "Balance"),
             ("unit_cost", "Unit cost"), ("document", "Document"), ("reference", "Reference")),
-           product_filter=True),
+           product_filter=True, complete=running_balances),
     Report("below-minimum", "Products below their reorder minimum",
            lambda product_id=None, **kw: below_minimum_query(**kw),
            (("sku", "SKU"), ("name", "Product"), ("warehouse_code", "Warehouse"), ("available", "Available"),
@@ -231,17 +272,29 @@ REPORTS = {r.name: r for r in (
 )}
 
 
+def _count(stmt) -> int:
+    """The rows ``stmt`` returns. A plain select of one table (no joins, no grouping) is
+    counted over its FROM and WHERE alone: the columns shown per row (names looked up
+    by subqueries, in the movement history) are then not computed for every row."""
+    if stmt._setup_joins or stmt._group_by_clauses or stmt._distinct:
+        return read_session().scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    return read_session().scalar(stmt.with_only_columns(sa.func.count(), maintain_column_froms=True)
+                                 .order_by(None))
+
+
 def run_report(report: Report, args: dict, paginate: bool = True) -> dict:
     """Rows of ``report`` for ``args`` (filters, page, per_page), the count, and any total."""
     filters = {"warehouse_id": args.get("warehouse_id"), "q": args.get("q")}
     if report.product_filter:
         filters["product_id"] = args.get("product_id")
     stmt = report.query(**filters)
-    total_rows = read_session().scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total_rows = _count(stmt)
     page, per_page = args.get("page", 1), args.get("per_page", 50)
     if paginate:
         stmt = stmt.limit(per_page).offset((page - 1) * per_page)
     rows = [dict(r) for r in read_session().execute(stmt).mappings()]
+    if report.complete:
+        report.complete(rows, **filters)
     totals = dict(report.total(**filters)) if report.total else None
     return {"report": report.name, "title": report.title, "rows": rows, "total_rows": total_rows,
             "page": page, "per_page": per_page, "totals": totals}

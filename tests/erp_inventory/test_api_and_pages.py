@@ -110,6 +110,27 @@ def test_reports_json_page_and_csv(inv_api, inv_admin):
     assert inv_api.get("/api/v1/inventory/reports/stock-levels?bogus=1").status_code == 422
 
 
+def test_movement_history_pages_show_each_products_balance_after_the_move(inv_api, inv_admin):
+    wh, p = _setup(inv_api)
+    p2 = inv_api.post("/api/v1/inventory/products", json={"sku": "xyz-2", "name": "Gadget", "cost": "1.00"}).get_json()
+    _receive(inv_api, wh, p, "4")
+    _receive(inv_api, wh, p2, "3")
+    delivery = inv_api.post("/api/v1/inventory/deliveries", json={"reference": "SO-9", "lines": [{"sku": "ABC-1", "quantity": "1"}]})
+    inv_api.post(f"/api/v1/inventory/documents/{delivery.get_json()['id']}/validate", json={})
+    seen = []
+    for page in (1, 2, 3):
+        got = inv_api.get(f"/api/v1/inventory/reports/movements?per_page=1&page={page}").get_json()
+        assert got["total_rows"] == 3
+        seen += [(r["sku"], r["change"], r["balance"]) for r in got["rows"]]
+    assert seen == [("ABC-1", "-1.000", "3.000"), ("XYZ-2", "3.000", "3.000"), ("ABC-1", "4.000", "4.000")]
+    only = inv_api.get("/api/v1/inventory/reports/movements?q=xyz").get_json()
+    assert only["total_rows"] == 1 and only["rows"][0]["balance"] == "3.000"
+    here = inv_api.get(f"/api/v1/inventory/reports/movements?warehouse_id={wh['id']}&q=SO-9").get_json()
+    assert [(r["sku"], r["balance"]) for r in here["rows"]] == [("ABC-1", "3.000")]
+    csv = inv_admin.get("/inventory/reports/movements?format=csv").get_data(as_text=True)
+    assert csv.count("\n") == 4 and ",3.000," in csv
+
+
 def test_import_is_all_or_nothing_and_export_is_formula_safe(inv_api, inv_admin):
     bad = "sku,name,sale_price\nOK-1,Fine,1.00\nBAD 2,,x\n"
     rejected = inv_api.post("/api/v1/inventory/import/products", json={"csv": bad})
