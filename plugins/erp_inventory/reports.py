@@ -11,6 +11,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from core.api import count_rows
 from core.db import Money, Quantity, read_session
 from plugins.erp_inventory.models import (OPEN_PO_STATES, Location, Product, PurchaseLine,
                                           PurchaseOrder, Quant, ReorderRule, Reservation,
@@ -89,7 +90,7 @@ def movement_history_query(product_id: int | None = None, warehouse_id: int | No
     """Every move, newest first, with what it changed; ``running_balances`` adds the balance.
 
     Names are looked up per row shown (subqueries, not joins), so counting the moves of a
-    large history reads the moves alone.
+    large history reads the moves alone (``core.api.count_rows``).
     """
     def location(column, attr):
         return sa.select(getattr(Location, attr)).where(Location.id == column).scalar_subquery()
@@ -272,23 +273,13 @@ REPORTS = {r.name: r for r in (
 )}
 
 
-def _count(stmt) -> int:
-    """The rows ``stmt`` returns. A plain select of one table (no joins, no grouping) is
-    counted over its FROM and WHERE alone: the columns shown per row (names looked up
-    by subqueries, in the movement history) are then not computed for every row."""
-    if stmt._setup_joins or stmt._group_by_clauses or stmt._distinct:
-        return read_session().scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    return read_session().scalar(stmt.with_only_columns(sa.func.count(), maintain_column_froms=True)
-                                 .order_by(None))
-
-
 def run_report(report: Report, args: dict, paginate: bool = True) -> dict:
     """Rows of ``report`` for ``args`` (filters, page, per_page), the count, and any total."""
     filters = {"warehouse_id": args.get("warehouse_id"), "q": args.get("q")}
     if report.product_filter:
         filters["product_id"] = args.get("product_id")
     stmt = report.query(**filters)
-    total_rows = _count(stmt)
+    total_rows = count_rows(stmt)
     page, per_page = args.get("page", 1), args.get("per_page", 50)
     if paginate:
         stmt = stmt.limit(per_page).offset((page - 1) * per_page)
