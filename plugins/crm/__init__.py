@@ -3,7 +3,7 @@ from core.manifest import Manifest
 
 MANIFEST = Manifest(
     name="crm",
-    version="0.2.0",
+    version="0.3.0",
     summary="Accounts and the relationship with them",
     category="Sales",
 )

@@ -23,12 +23,6 @@ def _users():
         sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))]
 
 
-def _as_text(column):
-    """Id filters arrive as text (``?owner_id=3``); comparing as text works on SQLite and
-    PostgreSQL alike (the kernel compares a query string to the column as it is)."""
-    return sa.cast(column, sa.String)
-
-
 def _choices(values):
     return lambda: [(v, v) for v in values]
 
@@ -69,7 +63,7 @@ ACCOUNT = RecordType(
     search=(Account.name, Account.domain, Account.tags),
     sortable={"id": Account.id, "name": Account.name, "domain": Account.domain,
               "industry": Account.industry, "updated_at": Account.updated_at},
-    filters={"industry": Account.industry, "owner_id": _as_text(Account.owner_id)},
+    filters={"industry": Account.industry, "owner_id": Account.owner_id},
     default_sort="name",
     detail_fields=(("name", "Name"), ("domain", "Domain"), ("industry", "Industry"),
                    ("size", "Size"), ("phone", "Phone"), ("address", "Address"),
@@ -92,7 +86,7 @@ CONTACT = RecordType(
     search=(Contact.name, Contact.email, Contact.email_alt, Contact.phone, Contact.tags),
     sortable={"id": Contact.id, "name": Contact.name, "email": Contact.email,
               "updated_at": Contact.updated_at},
-    filters={"account_id": _as_text(Contact.account_id), "owner_id": _as_text(Contact.owner_id), "source": Contact.source},
+    filters={"account_id": Contact.account_id, "owner_id": Contact.owner_id, "source": Contact.source},
     default_sort="name",
     detail_fields=(("name", "Name"), ("email", "Email"), ("email_alt", "Other email"), ("phone", "Phone"),
                    ("mobile", "Mobile"), ("job_title", "Job title"), ("account_name", "Account"),
@@ -115,8 +109,8 @@ LEAD = RecordType(
           OWNER, FormField("notes", "Notes", "textarea")),
     search=(Lead.name, Lead.company, Lead.email),
     sortable={"id": Lead.id, "name": Lead.name, "company": Lead.company, "created_at": Lead.created_at},
-    filters={"status": Lead.status, "source": Lead.source, "owner_id": _as_text(Lead.owner_id),
-             "campaign_id": _as_text(Lead.campaign_id)},
+    filters={"status": Lead.status, "source": Lead.source, "owner_id": Lead.owner_id,
+             "campaign_id": Lead.campaign_id},
     default_sort="-id",
     detail_fields=(("name", "Name"), ("company", "Company"), ("email", "Email"), ("phone", "Phone"),
                    ("source", "Source"), ("industry", "Industry"), ("territory", "Territory"),
@@ -144,8 +138,8 @@ DEAL = RecordType(
     search=(Deal.title,),
     sortable={"id": Deal.id, "title": Deal.title, "amount": Deal.amount,
               "expected_close": Deal.expected_close, "updated_at": Deal.updated_at},
-    filters={"stage_id": _as_text(Deal.stage_id), "pipeline_id": _as_text(Deal.pipeline_id), "owner_id": _as_text(Deal.owner_id),
-             "account_id": _as_text(Deal.account_id), "contact_id": _as_text(Deal.contact_id), "source": Deal.source, "campaign_id": _as_text(Deal.campaign_id)},
+    filters={"stage_id": Deal.stage_id, "pipeline_id": Deal.pipeline_id, "owner_id": Deal.owner_id,
+             "account_id": Deal.account_id, "contact_id": Deal.contact_id, "source": Deal.source, "campaign_id": Deal.campaign_id},
     default_sort="-id",
     detail_fields=(("title", "Title"), ("account_name", "Account"), ("contact_name", "Contact"),
                    ("amount", "Amount"), ("currency", "Currency"), ("stage_name", "Stage"),
@@ -168,8 +162,8 @@ ACTIVITY = RecordType(
           FormField("deal_id", "Deal", "select", options=_options(Deal, "title", scope=scope_deals))),
     search=(Activity.subject, Activity.body),
     sortable={"id": Activity.id, "occurred_at": Activity.occurred_at},
-    filters={"kind": Activity.kind, "author_id": _as_text(Activity.author_id), "contact_id": _as_text(Activity.contact_id),
-             "account_id": _as_text(Activity.account_id), "deal_id": _as_text(Activity.deal_id)},
+    filters={"kind": Activity.kind, "author_id": Activity.author_id, "contact_id": Activity.contact_id,
+             "account_id": Activity.account_id, "deal_id": Activity.deal_id},
     default_sort="-occurred_at",
     detail_fields=(("kind", "Kind"), ("subject", "Subject"), ("occurred_at", "When"),
                    ("author_name", "By"), ("body", "Details")),
@@ -189,7 +183,7 @@ TASK = RecordType(
           FormField("deal_id", "Deal", "select", options=_options(Deal, "title", scope=scope_deals))),
     search=(Task.title, Task.notes),
     sortable={"id": Task.id, "title": Task.title, "due_on": Task.due_on},
-    filters={"assignee_id": _as_text(Task.assignee_id), "deal_id": _as_text(Task.deal_id)},
+    filters={"assignee_id": Task.assignee_id, "deal_id": Task.deal_id},
     default_sort="due_on",
     detail_fields=(("title", "Task"), ("due_on", "Due"), ("assignee_name", "Assignee"),
                    ("state", "State"), ("notes", "Notes")),
@@ -207,7 +201,7 @@ QUOTE = RecordType(
           FormField("valid_until", "Valid until", "date"), FormField("notes", "Notes", "textarea")),
     search=(Quote.number,),
     sortable={"id": Quote.id, "number": Quote.number, "total": Quote.total},
-    filters={"deal_id": _as_text(Quote.deal_id), "state": Quote.state},
+    filters={"deal_id": Quote.deal_id, "state": Quote.state},
     default_sort="-id",
 )
 
@@ -226,8 +220,8 @@ CASE = RecordType(
                                                                           if s != "resolved"))), OWNER),
     search=(Case.subject, Case.description),
     sortable={"id": Case.id, "subject": Case.subject, "priority": Case.priority, "created_at": Case.created_at},
-    filters={"status": Case.status, "priority": Case.priority, "owner_id": _as_text(Case.owner_id),
-             "account_id": _as_text(Case.account_id)},
+    filters={"status": Case.status, "priority": Case.priority, "owner_id": Case.owner_id,
+             "account_id": Case.account_id},
     default_sort="-id",
     detail_fields=(("subject", "Subject"), ("account_name", "Account"), ("status", "Status"),
                    ("priority", "Priority"), ("owner_name", "Owner"), ("description", "Description"),
