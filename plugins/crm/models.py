@@ -193,7 +193,10 @@ class Deal(Owned, Timestamped, db.Model):
     __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount"),
                       sa.CheckConstraint("probability >= 0 AND probability <= 100", name="probability"),
                       # a stage's deals, largest first: the pipeline's list and board
-                      sa.Index("ix_crm_deal_stage_amount", "stage_id", "amount", "id"))
+                      sa.Index("ix_crm_deal_stage_amount", "stage_id", "amount", "id"),
+                      # the forecast reads the open stages' deals from the index alone
+                      sa.Index("ix_crm_deal_forecast", "stage_id", "expected_close", "currency", "amount",
+                               "probability", "owner_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200), index=True)
