@@ -209,7 +209,7 @@ def save(record_type: str, record_id: int, values: dict[str, str | None]) -> Non
 def values_for(record_type: str, record_ids: list[int]) -> dict[int, dict]:
     """``{record id: {name: value}}`` for many records, in one query."""
     found: dict[int, dict] = {rid: {} for rid in record_ids}
-    if not record_ids:
+    if not record_ids or not fields_for(record_type):  # the definitions are read once per request
         return found
     rows = db.session.execute(
         sa.select(CustomValue.record_id, CustomField, CustomValue.value)
@@ -222,6 +222,8 @@ def values_for(record_type: str, record_ids: list[int]) -> dict[int, dict]:
 
 def filter_ids(record_type: str, filters: dict[str, str]):
     """A subquery of record ids whose custom values equal ``filters`` (``{name: raw}``)."""
+    if not filters:
+        return []
     defined = {f.name: f for f in fields_for(record_type)}
     clauses, errors = [], {}
     for name, raw in filters.items():
