@@ -17,7 +17,7 @@ from core import idempotency
 from core import customfields  # noqa: F401  (its tables are part of the kernel's schema)
 from core.audit import install_audit_trail
 from core.auth.login import init_login
-from core.db import configure_engine_events, db, init_read_engine
+from core.db import configure_engine_events, db, init_read_engine, keep_loaded_objects
 from core.errors import TandemError
 from core.permissions import LOGGED_IN, PUBLIC, permission_of
 from core.registry import Registry, build_plugin_manager, discover
@@ -110,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.json.sort_keys = False  # payloads keep their fields' order
     db.init_app(app)
+    keep_loaded_objects()
     install_audit_trail()
     with app.app_context():
         configure_engine_events(db.engine)

@@ -121,6 +121,34 @@ def read_session() -> Session:
     return g.tandem_read_session
 
 
+_KEPT = "tandem.kept_objects"
+
+
+def _keep(session, instance) -> None:
+    session.info.setdefault(_KEPT, set()).add(instance)
+
+
+def _let_go(session, instance) -> None:
+    session.info.get(_KEPT, set()).discard(instance)
+
+
+def keep_loaded_objects() -> None:
+    """Let a session hold the records it loaded until it ends (SQLAlchemy's own recipe).
+
+    The identity map holds records weakly: a settings row, a journal or a product that
+    no variable still refers to was forgotten and selected again by the next step of
+    the same action (five times the finance settings in one won deal). A session lasts
+    one request (or one CLI command); commits and rollbacks still expire what it holds.
+    """
+    for name in ("pending_to_persistent", "deleted_to_persistent", "detached_to_persistent",
+                 "loaded_as_persistent"):
+        if not sa.event.contains(Session, name, _keep):
+            sa.event.listen(Session, name, _keep)
+    for name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
+        if not sa.event.contains(Session, name, _let_go):
+            sa.event.listen(Session, name, _let_go)
+
+
 def _close_read_session(_exc=None) -> None:
     session = g.pop("tandem_read_session", None)
     if session is not None:

@@ -1,4 +1,5 @@
-"""Audit rows are collected per transaction and written at commit, savepoints respected."""
+"""What a session does with rows over a transaction: audit rows collected and written at
+commit (savepoints respected, core.pending), and the records it loaded kept until it ends."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -66,3 +67,18 @@ def test_rows_written_early_inside_a_rolled_back_savepoint_are_collected_again(a
             pass
         db.session.commit()
         assert _audited_names() == ["Outside First"]
+
+
+def test_a_session_keeps_the_records_it_loaded_until_it_ends(app):
+    """core.db.keep_loaded_objects: a record nothing refers to any more is not selected
+    again by the next step of the same transaction; a commit still refreshes it."""
+    from plugins.erp_finance import ledger
+
+    with app.app_context():
+        with counting_statements(app) as log:
+            for _ in range(3):
+                assert ledger.get_settings().id == 1  # no variable keeps it between calls
+            db.session.commit()
+            ledger.get_settings()
+        reads = [s for s in log.statements if s.startswith("SELECT") and "FROM finance_settings" in s]
+        assert len(reads) == 2, str(log)  # the first read, and the refresh after the commit
