@@ -51,6 +51,7 @@ def worker_command(once, interval):
             click.echo("webhooks: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
         for line in run_due_jobs(last_run, time.monotonic()):
             click.echo(line)
+        db.session.remove()  # each pass its own session: what it loaded is let go
         if once:
             return
         time.sleep(interval)
