@@ -39,11 +39,24 @@ API_PREFIX = "/api/v1"
 
 
 DECIMAL_AS_STRING = 'Give decimals as strings, e.g. "12.50" (a JSON number is not exact).'
+TRUE_OR_FALSE = "Give true or false."
 
 
-def numbers_in_decimal_fields(schema: ma.Schema, data) -> dict:
-    """Errors for the JSON numbers ``data`` puts where ``schema`` expects a decimal, nested
-    lists and objects included: decimals travel as strings, as the OpenAPI document says."""
+def _json_type_error(field: ma.fields.Field, value) -> str | None:
+    """Why ``value`` does not have the JSON type the document gives ``field``, if so."""
+    if isinstance(field, ma.fields.Decimal) and _is_number(value):
+        return DECIMAL_AS_STRING
+    if isinstance(field, ma.fields.Boolean) and value is not None and not isinstance(value, bool):
+        return TRUE_OR_FALSE  # marshmallow would take 0, 1, "yes"...
+    if isinstance(field, ma.fields.Dict) and isinstance(value, dict) and field.value_field is not None:
+        return next((m for v in value.values() if (m := _json_type_error(field.value_field, v))), None)
+    return None
+
+
+def json_type_errors(schema: ma.Schema, data) -> dict:
+    """Errors for the values of a JSON body whose JSON type is not the one the OpenAPI
+    document states, nested lists and objects included: decimals travel as strings
+    (a number is refused, never rounded), booleans as true or false."""
     if not isinstance(data, dict):
         return {}
     errors: dict = {}
@@ -51,17 +64,14 @@ def numbers_in_decimal_fields(schema: ma.Schema, data) -> dict:
         key = field.data_key or name
         value = data.get(key)
         inner = field.inner if isinstance(field, ma.fields.List) else None
-        if isinstance(field, ma.fields.Decimal) and _is_number(value):
-            errors[key] = [DECIMAL_AS_STRING]
-        elif isinstance(field, ma.fields.Dict) and isinstance(field.value_field, ma.fields.Decimal) \
-                and isinstance(value, dict) and any(_is_number(v) for v in value.values()):
-            errors[key] = [DECIMAL_AS_STRING]
+        if (message := _json_type_error(field, value)) is not None:
+            errors[key] = [message]
         elif isinstance(field, ma.fields.Nested) and not field.many:
-            found = numbers_in_decimal_fields(field.schema, value)
+            found = json_type_errors(field.schema, value)
             errors.update({key: found} if found else {})
         elif isinstance(inner or field, ma.fields.Nested) and isinstance(value, list):
             nested = (inner or field).schema
-            found = {i: e for i, item in enumerate(value) if (e := numbers_in_decimal_fields(nested, item))}
+            found = {i: e for i, item in enumerate(value) if (e := json_type_errors(nested, item))}
             errors.update({key: found} if found else {})
     return errors
 
@@ -72,11 +82,12 @@ def _is_number(value) -> bool:
 
 class TandemParser(FlaskParser):
     """Request arguments read as the OpenAPI document describes them (see
-    ``numbers_in_decimal_fields``): a JSON number in a decimal field is a 422, never rounded."""
+    ``json_type_errors``): a JSON number in a decimal field or anything but true or false in
+    a boolean one is a 422, never rounded or guessed."""
 
     def pre_load(self, location_data, *, schema, req, location):
         if location == "json":
-            errors = numbers_in_decimal_fields(schema, location_data)
+            errors = json_type_errors(schema, location_data)
             if errors:
                 raise ma.ValidationError(errors)
         return super().pre_load(location_data, schema=schema, req=req, location=location)

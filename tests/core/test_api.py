@@ -212,3 +212,13 @@ def test_decimals_are_strings_a_json_number_is_refused_not_rounded(api):
     assert "unit_price" in nested.get_json()["errors"]["lines"]["0"]
     assert api.get("/api/v1/crm/deals?q=Float").get_json()["total"] == 0
     assert api.post("/api/v1/crm/deals", json={"title": "String deal", "amount": "12.50"}).status_code == 201
+
+
+def test_booleans_are_true_or_false_a_number_or_a_word_is_refused(api):
+    for wrong in (0.0, 1, "yes", "true"):
+        refused = api.post("/api/v1/bridge/reconcile", json={"fix": wrong})
+        assert refused.status_code == 422, (wrong, refused.get_json())
+        assert refused.get_json()["errors"]["fix"] == ["Give true or false."]
+    assert api.post("/api/v1/bridge/reconcile", json={"fix": False}).status_code == 200
+    made = api.post("/api/v1/inventory/products", json={"sku": "BOOL-1", "name": "B", "active": 0})
+    assert made.status_code == 422 and made.get_json()["errors"]["active"] == ["Give true or false."]
