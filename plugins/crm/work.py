@@ -42,11 +42,17 @@ def _links(data: dict) -> dict:
 # --- activities ---
 
 
-def log_activity(data: dict) -> Activity:
-    """Log a call, email, meeting or note on a contact, account, deal and/or lead."""
+def _activity_links(data: dict) -> dict:
+    """``_links``, and the lead an activity may be logged on."""
     data = _links(data)
     if data.get("lead_id") is not None:
         _check_ref("lead_id", Lead, data["lead_id"], "lead")
+    return data
+
+
+def log_activity(data: dict) -> Activity:
+    """Log a call, email, meeting or note on a contact, account, deal and/or lead."""
+    data = _activity_links(data)
     if not any(data.get(k) is not None for k in ("contact_id", "account_id", "deal_id", "lead_id")):
         raise ValidationFailed({"_schema": ["Log the activity on a contact, an account or a deal."]})
     activity = Activity(**{k: data[k] for k in ACTIVITY_FIELDS if data.get(k) is not None})
@@ -61,7 +67,7 @@ def log_activity(data: dict) -> Activity:
 
 def update_activity(activity: Activity, data: dict) -> Activity:
     """Correct an activity's fields."""
-    data = _links(data)
+    data = _activity_links(data)
     for key in ACTIVITY_FIELDS:
         if key in data:
             setattr(activity, key, data[key])

@@ -446,13 +446,20 @@ def rate_for(currency: str, date: dt.date) -> Decimal:
     return rate
 
 
+def _check_rate_day(currency: str, date: dt.date, exclude_id: int | None) -> None:
+    """A foreign currency has at most one rate a day."""
+    if currency == company_currency():
+        raise ValidationFailed({"currency": ["The company currency has no exchange rate."]})
+    taken = sa.select(ExchangeRate.id).where(ExchangeRate.currency == currency, ExchangeRate.date == date)
+    if exclude_id is not None:
+        taken = taken.where(ExchangeRate.id != exclude_id)
+    if db.session.scalar(taken):
+        raise ValidationFailed({"date": ["This currency already has a rate on this date."]})
+
+
 def create_exchange_rate(data: dict) -> ExchangeRate:
     """Record a rate: one unit of ``currency`` in the company currency from ``date`` on."""
-    if data.get("currency") == company_currency():
-        raise ValidationFailed({"currency": ["The company currency has no exchange rate."]})
-    if db.session.scalar(sa.select(ExchangeRate.id).where(ExchangeRate.currency == data["currency"],
-                                                          ExchangeRate.date == data["date"])):
-        raise ValidationFailed({"date": ["This currency already has a rate on this date."]})
+    _check_rate_day(data["currency"], data["date"], None)
     rate = ExchangeRate(currency=data["currency"], date=data["date"], rate=data["rate"])
     db.session.add(rate)
     db.session.flush()
@@ -461,6 +468,7 @@ def create_exchange_rate(data: dict) -> ExchangeRate:
 
 def update_exchange_rate(rate: ExchangeRate, data: dict) -> ExchangeRate:
     """Correct a rate; documents already posted keep the rate they were posted with."""
+    _check_rate_day(data.get("currency", rate.currency), data.get("date", rate.date), rate.id)
     for key in ("currency", "date", "rate"):
         if key in data:
             setattr(rate, key, data[key])

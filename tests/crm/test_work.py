@@ -231,3 +231,11 @@ def test_demo_data(app):
         assert "crm" in load_demo(progress_for)
         assert db.session.query(Account).count() >= 100
         assert db.session.query(Deal).count() >= 150
+
+
+def test_an_activity_moved_to_an_unknown_lead_is_refused(api):
+    account = api.post(f"{API}/accounts", json={"name": "Lead Links Ltd"}).get_json()
+    logged = api.post(f"{API}/activities", json={"kind": "note", "subject": "Hello", "account_id": account["id"]})
+    assert logged.status_code == 201, logged.get_json()
+    moved = api.patch(f"{API}/activities/{logged.get_json()['id']}", json={"lead_id": 999999})
+    assert moved.status_code == 422 and "lead_id" in moved.get_json()["errors"]

@@ -122,3 +122,13 @@ def test_a_blank_tax_id_is_none_and_only_real_tax_ids_are_unique(fapi):
         fapi.post(f"/api/v1/finance/{kind}", json={"name": "Taxed", "tax_id": "de123"})
         taken = fapi.post(f"/api/v1/finance/{kind}", json={"name": "Taxed Again", "tax_id": " DE123 "})
         assert taken.status_code == 422 and "tax_id" in taken.get_json()["errors"]
+
+
+def test_an_exchange_rate_corrected_onto_a_taken_day_is_refused(fapi):
+    first = fapi.post("/api/v1/finance/exchange-rates", json={"currency": "USD", "date": "2026-03-02", "rate": "0.9"})
+    second = fapi.post("/api/v1/finance/exchange-rates", json={"currency": "GBP", "date": "2026-03-02", "rate": "1.2"})
+    assert (first.status_code, second.status_code) == (201, 201), (first.get_json(), second.get_json())
+    clash = fapi.patch(f"/api/v1/finance/exchange-rates/{second.get_json()['id']}", json={"currency": "USD"})
+    assert clash.status_code == 422 and "date" in clash.get_json()["errors"]
+    fine = fapi.patch(f"/api/v1/finance/exchange-rates/{second.get_json()['id']}", json={"rate": "1.25"})
+    assert fine.status_code == 200 and fine.get_json()["rate"].startswith("1.25")
