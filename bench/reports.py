@@ -126,18 +126,11 @@ class Book:
             lines = self._invoices(missing["invoices"], bar)
             self._journal(max(missing["journal_lines"] - lines, 0), bar)
             self._moves(missing["moves"], bar)
-            self._day_sums()
+            from plugins.erp_finance.ledger import rebuild_day_sums
+
+            rebuild_day_sums()  # as posting the cloned entries would have kept them
             db.session.commit()
         self.counts = {k: max(self.counts[k], target[k]) for k in target}
-
-    def _day_sums(self) -> None:
-        """The accounts' daily sums, as posting the cloned entries would have kept them."""
-        db.session.execute(sa.text("DELETE FROM finance_account_day"))
-        db.session.execute(sa.text(
-            "INSERT INTO finance_account_day (account_id, day, debit, credit) "
-            "SELECT l.account_id, e.date, SUM(l.debit), SUM(l.credit) FROM finance_entry_line l "
-            "JOIN finance_entry e ON e.id = l.entry_id WHERE e.state = 'posted' "
-            "GROUP BY l.account_id, e.date"))
 
     def _day(self, back: int = 720) -> dt.date:
         return TODAY - dt.timedelta(days=self.rng.randrange(back))

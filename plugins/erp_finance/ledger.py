@@ -638,7 +638,7 @@ def _add_to_day_sums(connection, moves: list) -> None:
         both[1] += credit
     rows = [{"account_id": account_id, "day": day, "debit": debit, "credit": credit}
             for (account_id, day), (debit, credit) in sorted(sums.items())]
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(AccountDay)
+    insert = _insert(AccountDay)
     connection.execute(insert.values(rows).on_conflict_do_update(
         index_elements=["account_id", "day"],
         set_={"debit": AccountDay.debit + insert.excluded.debit,
@@ -652,6 +652,23 @@ DAY_SUMS = PendingRows("finance_account_day", _add_to_day_sums)
 def day_sums_written() -> None:
     """Write the transaction's pending daily sums before reading them (reports)."""
     DAY_SUMS.write_now(db.session)
+
+
+def day_sums_from_lines():
+    """The daily sums computed from the posted lines themselves: what ``finance_account_day``
+    must hold (``verify_ledger`` compares; ``rebuild_day_sums`` writes them)."""
+    return (sa.select(JournalLine.account_id, JournalEntry.date.label("day"),
+                      sa.func.sum(JournalLine.debit).label("debit"),
+                      sa.func.sum(JournalLine.credit).label("credit"))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalEntry.state == "posted").group_by(JournalLine.account_id, JournalEntry.date))
+
+
+def rebuild_day_sums() -> None:
+    """Recompute every daily sum from the posted lines (entries loaded in bulk, not posted)."""
+    db.session.execute(sa.delete(AccountDay))
+    db.session.execute(sa.insert(AccountDay).from_select(["account_id", "day", "debit", "credit"],
+                                                         day_sums_from_lines()))
 
 
 def _insert(model):
@@ -806,11 +823,8 @@ def verify_ledger() -> list[ChainCheck]:
 def _check_day_sums() -> ChainCheck:
     """The kept daily sums of the accounts against the posted lines they sum."""
     day_sums_written()
-    lines = {(r.account_id, r.date): (q(r.debit), q(r.credit)) for r in db.session.execute(
-        sa.select(JournalLine.account_id, JournalEntry.date, sa.func.sum(JournalLine.debit).label("debit"),
-                  sa.func.sum(JournalLine.credit).label("credit"))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.state == "posted").group_by(JournalLine.account_id, JournalEntry.date))}
+    lines = {(r.account_id, r.day): (q(r.debit), q(r.credit))
+             for r in db.session.execute(day_sums_from_lines())}
     kept = {(r.account_id, r.day): (q(r.debit), q(r.credit)) for r in db.session.execute(
         sa.select(AccountDay.account_id, AccountDay.day, AccountDay.debit, AccountDay.credit))}
     for key in sorted(lines.keys() | kept.keys()):

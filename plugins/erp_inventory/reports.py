@@ -76,13 +76,17 @@ def stock_levels_query(product_id: int | None = None, warehouse_id: int | None =
     return stmt.order_by(Product.sku, Warehouse.code)
 
 
-def _signed_change(move, source, destination, warehouse_id: int | None):
-    """What a move adds to on-hand stock: everywhere, or in one warehouse."""
-    if warehouse_id is not None:
-        return (sa.case((destination.warehouse_id == warehouse_id, move.quantity), else_=0)
-                - sa.case((source.warehouse_id == warehouse_id, move.quantity), else_=0))
-    return (sa.case((destination.kind == "internal", move.quantity), else_=0)
-            - sa.case((source.kind == "internal", move.quantity), else_=0))
+def _signed_change(location_attr, warehouse_id: int | None):
+    """What a move adds to on-hand stock: everywhere, or in one warehouse.
+    ``location_attr(end, name)`` reads attribute ``name`` of the move's "source" or
+    "destination" location (through a join or a subquery, as the caller reads them)."""
+    def counted(end):
+        if warehouse_id is not None:
+            return location_attr(end, "warehouse_id") == warehouse_id
+        return location_attr(end, "kind") == "internal"
+
+    return (sa.case((counted("destination"), StockMove.quantity), else_=0)
+            - sa.case((counted("source"), StockMove.quantity), else_=0))
 
 
 def movement_history_query(product_id: int | None = None, warehouse_id: int | None = None,
@@ -96,12 +100,8 @@ def movement_history_query(product_id: int | None = None, warehouse_id: int | No
         return sa.select(getattr(Location, attr)).where(Location.id == column).scalar_subquery()
 
     source, destination = StockMove.source_location_id, StockMove.destination_location_id
-    if warehouse_id is not None:
-        signed = (sa.case((location(destination, "warehouse_id") == warehouse_id, StockMove.quantity), else_=0)
-                  - sa.case((location(source, "warehouse_id") == warehouse_id, StockMove.quantity), else_=0))
-    else:
-        signed = (sa.case((location(destination, "kind") == "internal", StockMove.quantity), else_=0)
-                  - sa.case((location(source, "kind") == "internal", StockMove.quantity), else_=0))
+    ends = {"source": source, "destination": destination}
+    signed = _signed_change(lambda end, attr: location(ends[end], attr), warehouse_id)
     stmt = sa.select(
         StockMove.id.label("move_id"), StockMove.done_at, StockMove.product_id,
         sa.select(Product.sku).where(Product.id == StockMove.product_id).scalar_subquery().label("sku"),
@@ -131,7 +131,8 @@ def running_balances(rows: list[dict], warehouse_id: int | None = None, **_filte
     if not rows:
         return
     source, destination = sa.orm.aliased(Location), sa.orm.aliased(Location)
-    signed = _signed_change(StockMove, source, destination, warehouse_id)
+    ends = {"source": source, "destination": destination}
+    signed = _signed_change(lambda end, attr: getattr(ends[end], attr), warehouse_id)
     balance = sa.func.sum(signed).over(partition_by=StockMove.product_id,
                                        order_by=(StockMove.done_at, StockMove.id))
     products = sorted({row["product_id"] for row in rows})
