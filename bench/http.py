@@ -4,8 +4,10 @@ Serves Tandem with gunicorn (2 workers by default) on 127.0.0.1 over a database 
 with the demo data, and drives it with 16 concurrent clients for a fixed number of
 requests per scenario (list pages, the account page, the API list, creating an account,
 and winning a deal through the API: its order, reservation and posted invoice; the
-deals it wins are opened before the timing starts). The baseline, measured in the same run, is a bare WSGI app
-answering "ok" under the same gunicorn settings: the ceiling of the HTTP stack.
+deals it wins are opened before the timing starts). Two baselines, measured in the same
+run under the same gunicorn settings: a bare WSGI app answering "ok" (the ceiling of the
+HTTP stack), and the stack's floor for a list page (``bench/stack_floor/list_page.py``:
+Flask, Flask-SQLAlchemy and Jinja listing 50 rows, nothing of Tandem).
 
     python bench/http.py [--workers 2] [--clients 16] [--requests 800]
     DATABASE_URL=postgresql+psycopg://... python bench/http.py   (PostgreSQL instead of SQLite)
@@ -88,10 +90,11 @@ def login_cookie(port: int) -> str:
     return response.getheader("Set-Cookie").split(";", 1)[0]
 
 
-def client_run(port, scenario, requests, clients, headers, queue):
-    """In the client process: ``clients`` threads share ``requests`` calls; latencies out."""
+def client_run(port, scenario, first, requests, clients, headers, queue):
+    """In the client process: ``clients`` threads share calls ``first`` to ``first + requests``;
+    latencies out."""
     latencies, errors, lock = [], [], threading.Lock()
-    counter = iter(range(requests))
+    counter = iter(range(first, first + requests))
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -125,8 +128,11 @@ OPEN_DEALS: list[int] = []
 
 SCENARIOS = {
     "baseline: bare WSGI 'ok'": lambda n: ("GET", "/", None),
+    "baseline: stack floor, list page": lambda n: ("GET", "/", None),
+    "list page /crm/deals": lambda n: ("GET", "/crm/deals?page=1", None),
     "list page /crm/accounts": lambda n: ("GET", "/crm/accounts?page=1", None),
     "account page": lambda n: ("GET", f"/crm/accounts/{1 + n % 20}", None),
+    "API list /api/v1/crm/deals": lambda n: ("GET", "/api/v1/crm/deals?per_page=50&sort=-amount", None),
     "API list /api/v1/crm/accounts": lambda n: ("GET", "/api/v1/crm/accounts?per_page=50&sort=name", None),
     "API write: create an account": lambda n: ("POST", "/api/v1/crm/accounts",
                                                json.dumps({"name": f"Bench {n}"})),
@@ -154,19 +160,27 @@ def open_deals(port: int, headers: dict, count: int) -> None:
         OPEN_DEALS.append(deal["id"])
 
 
+#: untimed requests before each scenario (workers load templates, caches, connections)
+WARM_UP = 32
+
+
 def measure(port, name, requests, clients, headers):
-    queue = multiprocessing.Queue()
-    proc = multiprocessing.Process(target=client_run,
-                                   args=(port, SCENARIOS[name], requests, clients, headers, queue))
-    proc.start()
-    wall, latencies, errors, n_errors = queue.get()
-    proc.join()
+    runs = {}
+    for run, calls in (("warm-up", (0, WARM_UP)), ("timed", (WARM_UP, requests))):
+        queue = multiprocessing.Queue()
+        proc = multiprocessing.Process(target=client_run,
+                                       args=(port, SCENARIOS[name], *calls, clients, headers, queue))
+        proc.start()
+        runs[run] = queue.get()
+        proc.join()
+    wall, latencies, errors, n_errors = runs["timed"]
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {"rps": len(latencies) / wall, "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000,
             "errors": n_errors, "examples": errors}
 
 
+FLOOR = ROOT / "bench" / "stack_floor"
 BARE_APP = "def app(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'ok']\n"
 
 
@@ -181,22 +195,26 @@ def main() -> None:
         token, _ = prepare_database(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": tmp}
         Path(tmp, "bare_wsgi.py").write_text(BARE_APP)
+        floor_url = url if url.startswith("postgresql") else f"sqlite:///{tmp}/floor.sqlite"
+        floor_env = {**env, "FLOOR_DATABASE_URL": floor_url, "PYTHONPATH": f"{tmp}{os.pathsep}{FLOOR}"}
+        subprocess.run([sys.executable, str(FLOOR / "list_page.py")], env=floor_env, check=True)
         results = {}
-        port = free_port()
-        bare = serve("bare_wsgi:app", port, args.workers, env)
-        try:
-            results["baseline: bare WSGI 'ok'"] = measure(port, "baseline: bare WSGI 'ok'", args.requests,
-                                                          args.clients, {})
-        finally:
-            bare.terminate()
-            bare.wait()
+        for name, app in (("baseline: bare WSGI 'ok'", "bare_wsgi:app"),
+                          ("baseline: stack floor, list page", "list_page:app")):
+            port = free_port()
+            baseline = serve(app, port, args.workers, floor_env)
+            try:
+                results[name] = measure(port, name, args.requests, args.clients, {})
+            finally:
+                baseline.terminate()
+                baseline.wait()
         port = free_port()
         server = serve("core:create_app()", port, args.workers, env)
         try:
             cookie = {"Cookie": login_cookie(port)}
             api = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            open_deals(port, api, args.requests)
-            for name in list(SCENARIOS)[1:]:
+            open_deals(port, api, WARM_UP + args.requests)
+            for name in [n for n in SCENARIOS if not n.startswith("baseline")]:
                 headers = api if name.startswith("API") else cookie
                 results[name] = measure(port, name, args.requests, args.clients, headers)
         finally:

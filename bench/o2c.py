@@ -9,7 +9,11 @@ The ceiling, measured in the same run: plain ``sqlite3`` (same pragmas: WAL,
 synchronous=NORMAL, foreign keys) committing one transaction per flow that inserts and
 updates as many rows as a Tandem flow wrote. Rows written are counted from the database
 (``total_changes()`` of the connection: every row inserted, updated or deleted).
-Runs alternate (Tandem, ceiling, Tandem...) so machine noise hits both alike; medians.
+Runs alternate (Tandem, ceiling, floor, Tandem...) so machine noise hits all alike; medians.
+
+The floor, also measured in the same run: the same rows written through SQLAlchemy's ORM
+(mapped objects, one flush and one commit per flow, nothing read, no business logic):
+the least any flow on this stack can cost, whatever Tandem does on top.
 
     python bench/o2c.py [--flows 200] [--runs 5]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5433/postgres python bench/o2c.py
@@ -26,6 +30,7 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
 import argparse  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -219,7 +224,15 @@ def postgres_ceiling(url: str, flows: int, inserts: int, updates: int) -> float:
     return flows / elapsed
 
 
-def bench(url: str, ceiling, flows: int, runs: int) -> dict:
+def orm_floor(url: str, flows: int, inserts: int, updates: int) -> float:
+    """The same rows through SQLAlchemy's ORM alone (bench/stack_floor/orm_rows.py); flows per second."""
+    script = Path(__file__).resolve().parent / "stack_floor" / "orm_rows.py"
+    out = subprocess.run([sys.executable, str(script), url, str(flows), str(inserts), str(updates)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def bench(url: str, ceiling, floor, flows: int, runs: int) -> dict:
     app = build(url)
     with app.app_context():
         counter = Counter(db.engine)
@@ -227,7 +240,7 @@ def bench(url: str, ceiling, flows: int, runs: int) -> dict:
     tandem_run(app, counter, ACCOUNTS, n)  # warm-up: each account gets its finance customer
     n += ACCOUNTS
     rows_before = inserted_rows(app)
-    tandem, ceilings = [], []
+    tandem, ceilings, floors = [], [], []
     for _ in range(runs):
         tandem.append(tandem_run(app, counter, flows, n))
         n += flows
@@ -235,6 +248,7 @@ def bench(url: str, ceiling, flows: int, runs: int) -> dict:
         inserts = round((inserted_rows(app) - rows_before) / (n - ACCOUNTS))
         updates = max(round(per_flow - inserts), 0)
         ceilings.append(ceiling(flows, inserts, updates))
+        floors.append(floor(flows, inserts, updates))
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -242,7 +256,8 @@ def bench(url: str, ceiling, flows: int, runs: int) -> dict:
     ratios = [t["fps"] / c for t, c in zip(tandem, ceilings)]
     return {"fps": med("fps"), "statements": med("statements"), "changes": med("changes"),
             "inserts": inserts, "updates": updates, "ceiling": statistics.median(ceilings),
-            "ratio": statistics.median(ratios)}
+            "ratio": statistics.median(ratios), "floor": statistics.median(floors),
+            "floor_ratio": statistics.median(f / c for f, c in zip(floors, ceilings))}
 
 
 def report(name: str, r: dict, flows: int, runs: int) -> None:
@@ -252,6 +267,7 @@ def report(name: str, r: dict, flows: int, runs: int) -> None:
     print(f"  rows written per flow    : {r['changes']:8.1f}  ({r['inserts']} inserted, {r['updates']} updated)")
     print(f"  raw ceiling (1 tx/flow)  : {r['ceiling']:8.1f} flows/s")
     print(f"  Tandem / ceiling         : {r['ratio'] * 100:8.1f} %   (target >= 10 %, aim 25 %)")
+    print(f"  ORM floor (rows alone)   : {r['floor']:8.1f} flows/s  ({r['floor_ratio'] * 100:.1f} % of the ceiling)")
 
 
 def main() -> None:
@@ -261,7 +277,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result = bench(f"sqlite:///{tmp}/o2c.sqlite",
-                       lambda f, i, u: sqlite_ceiling(f"{tmp}/ceiling.sqlite", f, i, u), args.flows, args.runs)
+                       lambda f, i, u: sqlite_ceiling(f"{tmp}/ceiling.sqlite", f, i, u),
+                       lambda f, i, u: orm_floor(f"sqlite:///{tmp}/floor.sqlite", f, i, u), args.flows, args.runs)
     report("SQLite (WAL, synchronous=NORMAL)", result, args.flows, args.runs)
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
@@ -271,7 +288,8 @@ def main() -> None:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         target = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
         try:
-            result = bench(target, lambda f, i, u: postgres_ceiling(target, f, i, u), args.flows, args.runs)
+            result = bench(target, lambda f, i, u: postgres_ceiling(target, f, i, u),
+                           lambda f, i, u: orm_floor(target, f, i, u), args.flows, args.runs)
         finally:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
