@@ -229,8 +229,8 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
         except (ma.ValidationError, ValidationFailed) as exc:
             page = paginate(rt.query(), {"page": 1, "per_page": 50}, rt.sortable, rt.default_sort)
             error = getattr(exc, "errors", None) or exc.messages
-        return render_template("core/record_list.html", rt=rt, page=page, error=error,
-                               custom_fields=customfields.fields_for(rt.key))
+        return render_template("core/record_list.html", rt=rt, page=page, rows=_list_rows(rt, page["items"]),
+                               error=error, custom_fields=customfields.fields_for(rt.key))
 
     def detail_view(record_id):
         record = rt.get(record_id)
@@ -308,6 +308,16 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                     methods=["GET", "POST"])
     bp.add_url_rule(f"{base}/<int:record_id>/edit", f"{rt.name}_edit",
                     requires(rt.write_permission)(form_view), methods=["GET", "POST"])
+
+
+def _list_rows(rt: RecordType, records) -> list[tuple[str, list[tuple[Column, Any]]]]:
+    """Each record's detail link and its (column, value) cells, for the list template.
+
+    Read here rather than in the template: Jinja tries ``record[attr]`` before the
+    attribute, an exception per cell, and builds each link through the URL map.
+    """
+    detail_prefix = url_for(f".{rt.name}_list") + "/"  # the detail route is "<list>/<id>"
+    return [(detail_prefix + str(r.id), [(c, getattr(r, c.attr)) for c in rt.columns]) for r in records]
 
 
 def import_records(rt: RecordType, text: str, mapping: dict[str, str] | None = None,

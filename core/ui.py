@@ -44,7 +44,13 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
+def badge_slug(text) -> str:
+    """The CSS class suffix of a state's badge: "In progress" -> "in-progress"."""
+    return str(text).lower().replace("_", "-").replace(" ", "-").replace("(", "").replace(")", "")
+
+
 def init_ui(app: Flask) -> None:
     app.jinja_env.globals.update(main_menu=main_menu, render_panels=render_panels, can=can,
                                  installed=installed, new_idempotency_key=new_idempotency_key)
     app.jinja_env.filters["zip_choices"] = lambda values: [(v, v) for v in values]
+    app.jinja_env.filters["badge_slug"] = badge_slug

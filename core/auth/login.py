@@ -1,4 +1,5 @@
 """Flask-Login wiring: who the current user is, from the session or a bearer token."""
+import sqlalchemy as sa
 from flask import request
 
 
@@ -14,7 +15,8 @@ def init_login(login_manager) -> None:
 
     @login_manager.user_loader
     def load_user(user_id):
-        user = db.session.get(User, int(user_id))
+        # the roles with the user: every page checks a permission next
+        user = db.session.get(User, int(user_id), options=[sa.orm.joinedload(User.roles)])
         return user if user and user.active else None
 
     @login_manager.request_loader

@@ -222,8 +222,10 @@ class Deal(Owned, Timestamped, db.Model):
     account: Mapped[Account | None] = relationship(lambda: Account, lazy="joined")
     contact: Mapped[Contact | None] = relationship(lambda: Contact, lazy="joined")
     stage: Mapped[Stage] = relationship(lambda: Stage, lazy="joined")
-    pipeline: Mapped[Pipeline] = relationship(lambda: Pipeline, lazy="joined")
-    campaign: Mapped[Campaign | None] = relationship(lambda: Campaign, lazy="joined")
+    # Not joined: lists and the API show neither, and a deal's few pipelines and campaigns
+    # are found in the session once loaded (a join here loaded them with every deal).
+    pipeline: Mapped[Pipeline] = relationship(lambda: Pipeline)
+    campaign: Mapped[Campaign | None] = relationship(lambda: Campaign)
 
     @property
     def account_name(self) -> str | None:
