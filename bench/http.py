@@ -6,8 +6,9 @@ requests per scenario (list pages, the account page, the API list, creating an a
 and winning a deal through the API: its order, reservation and posted invoice; the
 deals it wins are opened before the timing starts). Two baselines, measured in the same
 run under the same gunicorn settings: a bare WSGI app answering "ok" (the ceiling of the
-HTTP stack), and the stack's floor for a list page (``bench/stack_floor/list_page.py``:
-Flask, Flask-SQLAlchemy and Jinja listing 50 rows, nothing of Tandem).
+HTTP stack), and the stack's floors (``bench/stack_floor/list_page.py``: Flask,
+Flask-SQLAlchemy and Jinja listing 50 rows, and writing as many rows as a won deal,
+nothing of Tandem).
 
     python bench/http.py [--workers 2] [--clients 16] [--requests 800]
     DATABASE_URL=postgresql+psycopg://... python bench/http.py   (PostgreSQL instead of SQLite)
@@ -129,6 +130,7 @@ OPEN_DEALS: list[int] = []
 SCENARIOS = {
     "baseline: bare WSGI 'ok'": lambda n: ("GET", "/", None),
     "baseline: stack floor, list page": lambda n: ("GET", "/", None),
+    "baseline: stack floor, a win's rows": lambda n: ("POST", "/write", None),
     "list page /crm/deals": lambda n: ("GET", "/crm/deals?page=1", None),
     "list page /crm/accounts": lambda n: ("GET", "/crm/accounts?page=1", None),
     "account page": lambda n: ("GET", f"/crm/accounts/{1 + n % 20}", None),
@@ -199,12 +201,14 @@ def main() -> None:
         floor_env = {**env, "FLOOR_DATABASE_URL": floor_url, "PYTHONPATH": f"{tmp}{os.pathsep}{FLOOR}"}
         subprocess.run([sys.executable, str(FLOOR / "list_page.py")], env=floor_env, check=True)
         results = {}
-        for name, app in (("baseline: bare WSGI 'ok'", "bare_wsgi:app"),
-                          ("baseline: stack floor, list page", "list_page:app")):
+        for app, names in (("bare_wsgi:app", ["baseline: bare WSGI 'ok'"]),
+                           ("list_page:app", ["baseline: stack floor, list page",
+                                              "baseline: stack floor, a win's rows"])):
             port = free_port()
             baseline = serve(app, port, args.workers, floor_env)
             try:
-                results[name] = measure(port, name, args.requests, args.clients, {})
+                for name in names:
+                    results[name] = measure(port, name, args.requests, args.clients, {})
             finally:
                 baseline.terminate()
                 baseline.wait()

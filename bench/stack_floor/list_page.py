@@ -1,7 +1,10 @@
-"""The stack's floor for a list page: Flask, Flask-SQLAlchemy and Jinja, nothing of Tandem.
+"""The stack's floor for a page and a write: Flask, Flask-SQLAlchemy and Jinja, nothing of Tandem.
 
-One page listing the first 50 of 200 rows with their count and a 30-link menu, no login,
-no permission check, no session or CSRF: what any page on this stack costs at least.
+``GET /``: the first 50 of 200 rows with their count and a 30-link menu, no login, no
+permission check, no session or CSRF: what any list page on this stack costs at least.
+``POST /write``: as many rows inserted and updated, in one transaction through the ORM,
+as winning a deal writes (``WIN_INSERTS``, ``WIN_UPDATES``, counted by bench/o2c.py's
+counter on a won deal with a two-line quote), nothing read, no JSON parsed.
 ``bench/http.py`` serves it under the same gunicorn settings as Tandem, as a baseline.
 The database is ``FLOOR_DATABASE_URL`` (the benchmark's own backend); running this file
 fills it, before gunicorn starts its workers.
@@ -14,10 +17,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import Flask, render_template_string
 from flask_sqlalchemy import SQLAlchemy
+from orm_rows import use_tandem_pragmas  # this folder is on the path: gunicorn's PYTHONPATH, or run as a script
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["FLOOR_DATABASE_URL"]
 db = SQLAlchemy(app)
+with app.app_context():
+    use_tandem_pragmas(db.engine)
 
 
 class FloorDeal(db.Model):
@@ -37,10 +43,26 @@ PAGE = """<!doctype html><html lang="en"><head><title>Deals</title></head><body>
 </tbody></table><p>{{ total }} deals</p></body></html>"""
 
 
+#: rows a won deal writes (order, lines, reservations, delivery, invoice, journal entry, notes...)
+WIN_INSERTS, WIN_UPDATES = 54, 10
+
+
+@app.post("/write")
+def write():
+    rows = [FloorDeal(title="Won deal's row", stage="Won", amount=Decimal("250.00"), owner="Ann")
+            for _ in range(WIN_INSERTS)]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows[:WIN_UPDATES]:
+        row.stage = "Invoiced"
+    db.session.commit()
+    return {"written": WIN_INSERTS + WIN_UPDATES}, 201
+
+
 @app.get("/")
 def deals():
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(FloorDeal))
-    rows = db.session.scalars(sa.select(FloorDeal).order_by(FloorDeal.id).limit(50)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(FloorDeal).where(FloorDeal.id <= 200))
+    rows = db.session.scalars(sa.select(FloorDeal).where(FloorDeal.id <= 200).order_by(FloorDeal.id).limit(50)).all()
     return render_template_string(PAGE, deals=rows, total=total)
 
 

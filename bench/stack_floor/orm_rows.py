@@ -36,9 +36,9 @@ class FloorRow(Base):
     updated_at: Mapped[dt.datetime | None]
 
 
-def engine_for(url: str) -> sa.Engine:
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":  # the ceiling's and Tandem's pragmas
+def use_tandem_pragmas(engine: sa.Engine) -> sa.Engine:
+    """SQLite as Tandem and the raw ceiling run it: WAL, synchronous=NORMAL, foreign keys."""
+    if engine.dialect.name == "sqlite":
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
             for pragma in ("foreign_keys=ON", "busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL"):
@@ -47,7 +47,7 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def run(url: str, flows: int, inserts: int, updates: int) -> float:
-    engine = engine_for(url)
+    engine = use_tandem_pragmas(sa.create_engine(url))
     Base.metadata.create_all(engine)
     now = dt.datetime.now
     t0 = time.perf_counter()
