@@ -1,5 +1,11 @@
 """CRM records: accounts, contacts, leads, pipelines, deals, activities, tasks, quotes,
-cases, campaigns, and the small tables behind teams, automation and notifications."""
+cases, campaigns, and the small tables behind teams, automation and notifications.
+
+Relationships to users (owner, author, assignee) are not joined into each row: a
+business has few users, and once one is loaded the session finds it without SQL.
+Joining them, and through accounts and contacts their owners in turn, made every deal
+load eight joins.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +46,7 @@ class Team(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_user.id"), index=True)
-    manager: Mapped[User | None] = relationship(User, lazy="joined")
+    manager: Mapped[User | None] = relationship(User)
     members: Mapped[list[User]] = relationship(User, secondary=lambda: team_member, lazy="selectin")
 
     @property
@@ -78,7 +84,7 @@ class Account(Owned, Timestamped, db.Model):
     tags: Mapped[str | None] = mapped_column(sa.String(500))
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_user.id"), index=True)
     revision: Mapped[int] = mapped_column(default=1)
-    owner: Mapped[User | None] = relationship(User, lazy="joined")
+    owner: Mapped[User | None] = relationship(User)
 
 
 class Contact(Owned, Timestamped, db.Model):
@@ -98,7 +104,7 @@ class Contact(Owned, Timestamped, db.Model):
     tags: Mapped[str | None] = mapped_column(sa.String(500))
     source: Mapped[str | None] = mapped_column(sa.String(50))
     revision: Mapped[int] = mapped_column(default=1)
-    owner: Mapped[User | None] = relationship(User, lazy="joined")
+    owner: Mapped[User | None] = relationship(User)
     account: Mapped[Account | None] = relationship(lambda: Account, lazy="joined")
 
     @property
@@ -141,7 +147,7 @@ class Lead(Owned, Timestamped, db.Model):
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_contact.id"))
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_account.id"))
     deal_id: Mapped[int | None]  # the deal made at conversion (crm_deal.lead_id points back)
-    owner: Mapped[User | None] = relationship(User, lazy="joined")
+    owner: Mapped[User | None] = relationship(User)
     campaign: Mapped[Campaign | None] = relationship(lambda: Campaign, lazy="joined")
 
     @property
@@ -218,7 +224,7 @@ class Deal(Owned, Timestamped, db.Model):
     override_reason: Mapped[str | None] = mapped_column(sa.String(500))
     last_activity_at: Mapped[dt.datetime | None]
     revision: Mapped[int] = mapped_column(default=1)
-    owner: Mapped[User | None] = relationship(User, lazy="joined")
+    owner: Mapped[User | None] = relationship(User)
     account: Mapped[Account | None] = relationship(lambda: Account, lazy="joined")
     contact: Mapped[Contact | None] = relationship(lambda: Contact, lazy="joined")
     stage: Mapped[Stage] = relationship(lambda: Stage, lazy="joined")
@@ -260,7 +266,7 @@ class Activity(Timestamped, db.Model):
     deal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_deal.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_lead.id"), index=True)
     message_id: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
-    author: Mapped[User | None] = relationship(User, lazy="joined")
+    author: Mapped[User | None] = relationship(User)
 
     @property
     def author_name(self) -> str | None:
@@ -283,7 +289,7 @@ class Task(Timestamped, db.Model):
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_account.id"), index=True)
     deal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_deal.id"), index=True)
     automation_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
-    assignee: Mapped[User | None] = relationship(User, lazy="joined")
+    assignee: Mapped[User | None] = relationship(User)
 
     @property
     def assignee_name(self) -> str | None:
@@ -365,7 +371,7 @@ class Case(Owned, Timestamped, db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_user.id"), index=True)
     resolution: Mapped[str | None] = mapped_column(sa.Text)
     resolved_at: Mapped[dt.datetime | None]
-    owner: Mapped[User | None] = relationship(User, lazy="joined")
+    owner: Mapped[User | None] = relationship(User)
     account: Mapped[Account | None] = relationship(lambda: Account, lazy="joined")
 
     @property

@@ -18,6 +18,12 @@ from plugins.crm.schemas import (AccountSchema, ActivitySchema, AutomationRuleSc
                                  QuoteSchema, TaskSchema, TeamSchema)
 
 
+def _with(*relationships):
+    """A record type's ``load``: the users it shows joined into its query (models leave
+    them lazy, for the many places that load a record without showing who owns it)."""
+    return lambda: tuple(sa.orm.joinedload(r) for r in relationships)
+
+
 def _users():
     return [(str(u.id), u.name) for u in db.session.execute(
         sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))]
@@ -50,6 +56,7 @@ scope_deals = rules.scope_by(Deal.owner_id)
 
 ACCOUNT = RecordType(
     plugin="crm", blueprint="crm", name="account", plural="accounts", model=Account, schema=AccountSchema,
+    load=_with(Account.owner),
     create=services.create_account, update=services.update_account, scope=scope_accounts,
     duplicates=lambda data: services.duplicate_accounts(data.get("name"), data.get("domain")),
     columns=(Column("name", "Name", sort="name", link=True), Column("domain", "Domain", sort="domain"),
@@ -72,6 +79,7 @@ ACCOUNT = RecordType(
 
 CONTACT = RecordType(
     plugin="crm", blueprint="crm", name="contact", plural="contacts", model=Contact, schema=ContactSchema,
+    load=_with(Contact.owner),
     create=services.create_contact, update=services.update_contact, scope=scope_contacts,
     duplicates=lambda data: services.contacts_by_email(data.get("email")),
     columns=(Column("name", "Name", sort="name", link=True), Column("email", "Email", sort="email"),
@@ -95,6 +103,7 @@ CONTACT = RecordType(
 
 LEAD = RecordType(
     plugin="crm", blueprint="crm", name="lead", plural="leads", model=Lead, schema=LeadSchema,
+    load=_with(Lead.owner),
     create=services.create_lead, update=services.update_lead, scope=rules.scope_by(Lead.owner_id),
     columns=(Column("name", "Name", sort="name", link=True), Column("company", "Company", sort="company"),
              Column("email", "Email"), Column("source", "Source"), Column("status", "Status", badge=True),
@@ -120,6 +129,7 @@ LEAD = RecordType(
 
 DEAL = RecordType(
     plugin="crm", blueprint="crm", name="deal", plural="deals", model=Deal, schema=DealSchema,
+    load=_with(Deal.owner),
     create=services.create_deal, update=services.update_deal, scope=scope_deals, title_attr="title",
     columns=(Column("title", "Title", sort="title", link=True), Column("account_name", "Account"),
              Column("stage_name", "Stage"), Column("amount", "Amount", sort="amount"),
@@ -150,6 +160,7 @@ DEAL = RecordType(
 
 ACTIVITY = RecordType(
     plugin="crm", blueprint="crm", name="activity", plural="activities", model=Activity,
+    load=_with(Activity.author),
     schema=ActivitySchema, create=work.log_activity, update=work.update_activity,
     scope=rules.scope_activities, title_attr="subject",
     columns=(Column("occurred_at", "When", sort="occurred_at"), Column("kind", "Kind", badge=True),
@@ -171,6 +182,7 @@ ACTIVITY = RecordType(
 
 TASK = RecordType(
     plugin="crm", blueprint="crm", name="task", plural="tasks", model=Task, schema=TaskSchema,
+    load=_with(Task.assignee),
     create=work.create_task, update=work.update_task, scope=rules.scope_by(Task.assignee_id),
     title_attr="title",
     columns=(Column("title", "Task", sort="title", link=True), Column("due_on", "Due", sort="due_on"),
@@ -207,6 +219,7 @@ QUOTE = RecordType(
 
 CASE = RecordType(
     plugin="crm", blueprint="crm", name="case", plural="cases", model=Case, schema=CaseSchema,
+    load=_with(Case.owner),
     create=services.create_case, update=services.update_case, scope=rules.scope_by(Case.owner_id),
     title_attr="subject",
     columns=(Column("subject", "Subject", sort="subject", link=True), Column("account_name", "Account"),
@@ -258,6 +271,7 @@ PIPELINE = RecordType(
 
 TEAM = RecordType(
     plugin="crm", blueprint="crm", name="team", plural="teams", model=Team, schema=TeamSchema,
+    load=_with(Team.manager),
     create=services.create_team, update=services.update_team,
     columns=(Column("name", "Name", sort="name", link=True), Column("manager_name", "Manager"),
              Column("member_names", "Members")),

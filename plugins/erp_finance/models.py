@@ -5,6 +5,9 @@ bill, payment) carries its own currency; the journal lines it posts carry the co
 currency amount (``debit``/``credit``) and the document currency amount
 (``amount_currency``, signed). Posted journal entries and their lines never change: see
 ``plugins.erp_finance.guards`` for the database-level guard.
+
+Payment terms and a journal's default account are not joined into the rows that refer
+to them: they are few, and the session finds them without SQL once loaded.
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ class Customer(_Party, db.Model):
     __table_args__ = (sa.CheckConstraint("credit_limit >= 0", name="credit_limit_positive"),
                       sa.CheckConstraint("payment_terms_days >= 0", name="terms_positive"))
 
-    payment_term = relationship("PaymentTerm", lazy="joined")
+    payment_term = relationship("PaymentTerm")
 
 
 class Supplier(_Party, db.Model):
@@ -63,7 +66,7 @@ class Supplier(_Party, db.Model):
     __table_args__ = (sa.CheckConstraint("credit_limit >= 0", name="credit_limit_positive"),
                       sa.CheckConstraint("payment_terms_days >= 0", name="terms_positive"))
 
-    payment_term = relationship("PaymentTerm", lazy="joined")
+    payment_term = relationship("PaymentTerm")
 
 
 class PaymentTerm(Timestamped, db.Model):
@@ -117,7 +120,7 @@ class Journal(Timestamped, db.Model):
     entry_count: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
-    default_account = relationship(Account, lazy="joined")
+    default_account = relationship(Account)
 
 
 class FiscalYear(Timestamped, db.Model):
