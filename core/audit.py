@@ -14,6 +14,7 @@ drops the rows collected inside it (``core.pending``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from flask import has_request_context
@@ -60,25 +61,30 @@ def _record_id(obj) -> str:
 
 def _changes(obj, action: str) -> dict:
     state = sa.inspect(obj)
+    values = state.dict  # what the flush wrote or loaded; reading it never goes to the database
     changes = {}
-    for column in state.mapper.column_attrs:
-        if column.key in ("created_at", "updated_at"):
-            continue
-        history = state.attrs[column.key].history
+    for key in _audited_columns(state.mapper):
         if action == "create":
-            value = getattr(obj, column.key)
+            value = values.get(key)
             if value is not None:
-                changes[column.key] = [None, value]
-        elif action == "delete":
-            old = state.attrs[column.key].loaded_value
+                changes[key] = [None, value]
+        elif action == "delete":  # as loaded, before any change made ahead of the delete
+            old = state.committed_state.get(key, values.get(key))
             if old is not None and old is not sa.orm.base.NO_VALUE:
-                changes[column.key] = [old, None]
-        elif history.has_changes():
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            if old != new:
-                changes[column.key] = [old, new]
+                changes[key] = [old, None]
+        else:
+            history = state.attrs[key].history
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                if old != new:
+                    changes[key] = [old, new]
     return jsonable(changes)
+
+
+@functools.cache
+def _audited_columns(mapper) -> tuple[str, ...]:
+    return tuple(c.key for c in mapper.column_attrs if c.key not in ("created_at", "updated_at"))
 
 
 def _after_flush(session, _context) -> None:

@@ -83,6 +83,9 @@ def test_posted_entries_are_immutable_through_the_api(fapi):
     draft = fapi.post("/api/v1/finance/entries", json={**body, "date": "2026-04-02"}).get_json()
     assert fapi.delete(f"/api/v1/finance/entries/{draft['id']}").status_code == 204
     assert fapi.get("/api/v1/finance/ledger/verify").get_json()["ok"] is True
+    gone = fapi.get(f"/api/v1/admin/audit?table_name=finance_entry&record_id={draft['id']}").get_json()["items"]
+    assert [e["action"] for e in gone] == ["delete", "create"]
+    assert gone[0]["changes"]["ref"] == ["Rent", None] and gone[0]["changes"]["state"] == ["draft", None]
 
 
 def test_a_viewer_may_read_but_not_post(fapp, fapi, acme):
