@@ -59,6 +59,9 @@ REPORTS = {
     "receivables aging": ("/api/v1/finance/reports/receivables-aging",
                           "SELECT count(*), sum(i.amount) FROM finance_installment i "
                           "JOIN finance_invoice v ON v.id = i.invoice_id"),
+    "one customer's credit status": ("/api/v1/finance/customers/1/status",  # what a won deal checks
+                                     "SELECT count(*), sum(i.amount) FROM finance_installment i "
+                                     "JOIN finance_invoice v ON v.id = i.invoice_id WHERE v.customer_id = 1"),
     "pipeline forecast by month": ("/api/v1/crm/reports/forecast",
                                    "SELECT count(*), sum(amount) FROM crm_deal"),
     "stock valuation": ("/api/v1/inventory/reports/valuation",

@@ -22,15 +22,19 @@ from plugins.erp_finance.models import (Account, Customer, Installment, Invoice,
 OPEN_STATES = ("posted", "partially paid")
 
 
-def open_installments(kind: str = "out_invoice"):
+def open_installments(kind: str = "out_invoice", customer_id: int | None = None):
     """Subquery of open installments: invoice, party, date, due date, open amount (document
-    and company currency)."""
+    and company currency). With ``customer_id``, that customer's alone: the running sums
+    then read the customer's invoices, not every open invoice of the book."""
     covered_to = sa.func.sum(Installment.amount).over(
         partition_by=Installment.invoice_id, order_by=(Installment.due_date, Installment.id))
     cumulative = (sa.select(Installment.id, Installment.invoice_id, Installment.due_date,
                             Installment.amount, covered_to.label("covered_to"))
                   .join(Invoice, Invoice.id == Installment.invoice_id)
-                  .where(Invoice.kind == kind, Invoice.state.in_(OPEN_STATES))).subquery()
+                  .where(Invoice.kind == kind, Invoice.state.in_(OPEN_STATES)))
+    if customer_id is not None:
+        cumulative = cumulative.where(Invoice.customer_id == customer_id)
+    cumulative = cumulative.subquery()
     left = cumulative.c.covered_to - Invoice.amount_paid
     open_amount = sa.case((left <= 0, 0), (left >= cumulative.c.amount, cumulative.c.amount),
                           else_=left)
@@ -88,7 +92,7 @@ def customer_status(customer_id: int, today: dt.date | None = None) -> CustomerS
     customer = get_customer(customer_id)
     today = today or ledger.today()
     balance = control_balance("receivable", customer_id=customer.id)
-    inst = open_installments("out_invoice")
+    inst = open_installments("out_invoice", customer.id)
     overdue, oldest = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(inst.c.open_company), 0), sa.func.min(inst.c.due_date))
         .where(inst.c.customer_id == customer.id, inst.c.due_date < today)).one()
@@ -135,7 +139,7 @@ def expected_payments(customer_id: int | None = None, today: dt.date | None = No
 
 def _open_by_invoice(due_on_or_before: dt.date | None, customer_id: int | None):
     """Open installments summed per customer invoice, earliest due date first."""
-    inst = open_installments("out_invoice")
+    inst = open_installments("out_invoice", customer_id)
     stmt = (sa.select(inst.c.invoice_id, inst.c.number, inst.c.customer_id,
                       Customer.name.label("customer"), Customer.email,
                       sa.func.min(inst.c.due_date).label("due_date"),
