@@ -80,7 +80,10 @@ def _credit_problems(deal: DealToWin, overdue_days: int) -> list[DealProblem]:
                 code="credit_limit", plugin="bridge", override_permission=OVERRIDE,
                 message=f"{owed}; with this deal ({amount:.2f}) that is over its credit limit "
                         f"of {status.credit_limit}"))
-    overdue = fin.overdue_invoices(min_days=max(overdue_days, 1), customer_id=customer_id)
+    min_days = max(overdue_days, 1)
+    # the status already knows the oldest overdue day: list the invoices only when one is late enough
+    overdue = fin.overdue_invoices(min_days=min_days, customer_id=customer_id) \
+        if status.oldest_overdue_days >= min_days else []
     if overdue:
         numbers = ", ".join(r["number"] for r in overdue[:5])
         found.append(DealProblem(code="overdue_invoices", plugin="bridge", override_permission=OVERRIDE,

@@ -1,6 +1,8 @@
 """The quote-to-cash story through the JSON API only, with all four modules installed."""
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.bridge.conftest import ok
 from tests.conftest import ApiClient, create_user, csrf_from, token_for
 from tests.conformance import check_plugin
@@ -343,3 +345,28 @@ def test_orders_won_but_not_yet_invoiced_count_against_the_credit_limit(api, flo
     small = ok(api.post("/api/v1/crm/deals", json={"title": "Small", "account_id": account_id,
                                                    "amount": "150.00"}))["id"]
     ok(flow.win(small))  # 800 + 150 fits under 1000
+
+
+def test_invoices_overdue_past_the_setting_hold_a_win(api, flow):
+    first, account_id = flow.deal(amount="100.00")
+    ok(flow.win(first))
+    customer_id = ok(api.get("/api/v1/bridge/links"))[0]["customer_id"]
+    today = dt.date.today()
+    old = ok(api.post("/api/v1/finance/invoices", json={
+        "customer_id": customer_id, "date": (today - dt.timedelta(days=50)).isoformat(),
+        "lines": [{"description": "Old work", "quantity": "1", "unit_price": "40.00"}]}))
+    old = ok(api.post(f"/api/v1/finance/invoices/{old['id']}/post", json={}))
+    days_late = (today - dt.date.fromisoformat(old["due_date"])).days
+    assert days_late > 1
+
+    def win_new_deal():
+        deal = ok(api.post("/api/v1/crm/deals", json={"title": "Again", "account_id": account_id,
+                                                      "amount": "50.00"}))
+        return flow.win(deal["id"])
+
+    ok(api.patch("/api/v1/bridge/settings", json={"overdue_days": days_late + 1}))
+    ok(win_new_deal())  # late, but not by more than the setting allows
+    ok(api.patch("/api/v1/bridge/settings", json={"overdue_days": days_late}))
+    refused = win_new_deal()
+    assert refused.status_code == 409
+    assert f"invoices overdue by more than {days_late} days: {old['number']}" in refused.get_json()["message"]
