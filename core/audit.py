@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import db, utcnow
+from core.db import db, listen_once, utcnow
 from core.events import jsonable
 from core.pending import PendingRows
 
@@ -110,8 +110,7 @@ AUDIT_ROWS = PendingRows("audit", lambda connection, rows: connection.execute(sa
 
 def install_audit_trail() -> None:
     """Listen to every flush of the app's sessions (called once by create_app)."""
-    if not sa.event.contains(sa.orm.Session, "after_flush", _after_flush):
-        sa.event.listen(sa.orm.Session, "after_flush", _after_flush)
+    listen_once(sa.orm.Session, "after_flush", _after_flush)
 
 
 def history_of(table_name: str, record_id: str, limit: int = 50) -> list[AuditEntry]:

@@ -121,6 +121,13 @@ def read_session() -> Session:
     return g.tandem_read_session
 
 
+def listen_once(target, name: str, listener) -> None:
+    """``sa.event.listen``, unless ``listener`` already listens there: the kernel's session
+    and mapper listeners are installed by every ``create_app`` of a process (tests make many)."""
+    if not sa.event.contains(target, name, listener):
+        sa.event.listen(target, name, listener)
+
+
 _KEPT = "tandem.kept_objects"
 
 
@@ -142,11 +149,9 @@ def keep_loaded_objects() -> None:
     """
     for name in ("pending_to_persistent", "deleted_to_persistent", "detached_to_persistent",
                  "loaded_as_persistent"):
-        if not sa.event.contains(Session, name, _keep):
-            sa.event.listen(Session, name, _keep)
+        listen_once(Session, name, _keep)
     for name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
-        if not sa.event.contains(Session, name, _let_go):
-            sa.event.listen(Session, name, _let_go)
+        listen_once(Session, name, _let_go)
 
 
 def _close_read_session(_exc=None) -> None:

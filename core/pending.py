@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from core.db import listen_once
+
 _KINDS: dict[str, "PendingRows"] = {}
 
 
@@ -82,5 +84,4 @@ LISTENERS = (("before_commit", _before_commit), ("after_transaction_create", _sa
 def install() -> None:
     """Listen to the commits and rollbacks of every session (idempotent)."""
     for name, listener in LISTENERS:
-        if not sa.event.contains(sa.orm.Session, name, listener):
-            sa.event.listen(sa.orm.Session, name, listener)
+        listen_once(sa.orm.Session, name, listener)

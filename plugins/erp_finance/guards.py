@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.db import listen_once
 from core.errors import RuleViolation
 
 #: Invoice columns that may still change once it is posted (settlement and cancellation).
@@ -131,9 +132,8 @@ def _mapper_delete_guard(_mapper, _connection, target) -> None:
 def install_mapper_guards() -> None:
     """Attach ``before_update``/``before_delete`` to the ledger and document models."""
     for model in _checks():
-        if not sa.event.contains(model, "before_update", _mapper_guard):
-            sa.event.listen(model, "before_update", _mapper_guard)
-            sa.event.listen(model, "before_delete", _mapper_delete_guard)
+        listen_once(model, "before_update", _mapper_guard)
+        listen_once(model, "before_delete", _mapper_delete_guard)
 
 
 GUARDED_TABLES = ("finance_entry", "finance_entry_line")
