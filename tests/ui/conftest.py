@@ -67,11 +67,19 @@ def sign_in(page, live_server):
         page.goto(f"{live_server}/login")
         page.fill("#f-email", email)
         page.fill("#f-password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/")
+        follow(page, "button[type=submit]")
+        assert page.url == f"{live_server}/", page.url
         return page
 
     return sign_in_as
+
+
+def follow(page, target) -> None:
+    """Click ``target`` (a locator or a selector) and wait until the page it leads to has
+    loaded. A bare click returns once the click is dispatched, and reading the page right
+    after it can catch the old page or an empty document in between."""
+    with page.expect_navigation():
+        (page.locator(target) if isinstance(target, str) else target).click()
 
 
 def shot(page, name: str, keep: bool = False) -> None:

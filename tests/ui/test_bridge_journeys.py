@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import ApiClient, create_user, token_for
-from tests.ui.conftest import shot
+from tests.ui.conftest import follow, shot
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,7 @@ def test_won_deal_paid_by_the_accountant_shows_paid_to_the_rep(sign_in, live_ser
     deal, account = story["deal"], story["account"]
     page = sign_in()
     page.goto(f"{live_server}/crm/deals/{deal['id']}")
-    page.get_by_role("button", name="Mark won").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Mark won"))
     panel = page.locator("section.panel", has=page.get_by_role("heading", name="Order"))
     assert re.search(r"SO-\d+", panel.inner_text())
     invoice_number = panel.get_by_role("link", name=re.compile(r"^INV")).inner_text()
@@ -40,10 +39,9 @@ def test_won_deal_paid_by_the_accountant_shows_paid_to_the_rep(sign_in, live_ser
 
     sign_in("accountant@example.com", "acct-pass-123")
     page.goto(f"{live_server}/finance/invoices?q={invoice_number}")
-    page.get_by_role("link", name=invoice_number).first.click()
-    page.get_by_role("link", name="Register payment").click()
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name=invoice_number).first)
+    follow(page, page.get_by_role("link", name="Register payment"))
+    follow(page, page.locator("form button[type=submit]").last)
     assert "registered" in page.content()
     shot(page, "payment-registered")
 
@@ -61,18 +59,15 @@ def test_a_case_resolved_with_a_credit_shows_its_credit_note(sign_in, live_serve
     page.goto(f"{live_server}/crm/deals/{story['deal']['id']}")
     invoice_links = page.locator("section.panel").get_by_role("link", name=re.compile(r"^INV"))
     if invoice_links.count() == 0:  # this test alone: win the deal first
-        page.get_by_role("button", name="Mark won").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Mark won"))
     invoice_number = invoice_links.first.inner_text()
 
     page.goto(f"{live_server}/crm/cases/new")
     page.fill("#f-subject", "Two units arrived damaged")
     page.select_option("#f-account_id", str(story["account"]["id"]))
-    page.click("form.form button[type=submit]")
-    page.wait_for_load_state()
+    follow(page, "form.form button[type=submit]")
     page.fill("#resolution", f"Agreed: credit 20.00 on {invoice_number}.")
-    page.get_by_role("button", name="Resolve").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Resolve"))
     panel = page.locator("section.panel", has=page.get_by_role("heading", name="Credit note"))
     assert re.search(r"Credit note \S+: 20\.00 EUR \(posted in finance\)", panel.inner_text())
     shot(page, "case-credit-note", keep=True)

@@ -2,7 +2,7 @@
 dragged to Won on the board."""
 import re
 
-from tests.ui.conftest import shot
+from tests.ui.conftest import follow, shot
 
 
 def test_public_lead_form_then_convert_then_drag_the_deal_to_won(page, sign_in, live_server):
@@ -11,18 +11,17 @@ def test_public_lead_form_then_convert_then_drag_the_deal_to_won(page, sign_in, 
     page.fill("#f-name", "Robin Browser")
     page.fill("#f-email", "robin@browserco.example")
     page.fill("#f-company", "BrowserCo")
-    page.click("form.form button[type=submit]")
+    follow(page, "form.form button[type=submit]")
     assert "Thank" in page.content() or "thank" in page.content()
     shot(page, "lead-form-sent")
 
     sign_in()
     page.goto(f"{live_server}/crm/leads?q=Robin")
-    page.get_by_role("link", name=re.compile("Robin Browser")).first.click()
+    follow(page, page.get_by_role("link", name=re.compile("Robin Browser")).first)
     page.check("#f-create_deal")
     page.fill("#f-deal_title", "BrowserCo starter pack")
     page.fill("#f-amount", "1200")
-    page.get_by_role("button", name="Convert lead").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Convert lead"))
     assert "Converted" in page.content() or "converted" in page.content()
 
     page.goto(f"{live_server}/crm/board")

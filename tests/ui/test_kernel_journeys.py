@@ -1,6 +1,6 @@
 """Journeys through the kernel's pages in a real browser."""
 from tests.conftest import ApiClient, token_for
-from tests.ui.conftest import shot
+from tests.ui.conftest import follow, shot
 
 
 def test_log_in_and_see_the_dashboard(sign_in, live_server):
@@ -15,7 +15,7 @@ def test_a_form_with_bad_input_shows_the_error_next_to_the_field(sign_in, live_s
     page.goto(f"{live_server}/crm/accounts/new")
     page.fill("#f-name", "Browser Test Ltd")
     page.fill("#f-domain", "not a domain")
-    page.click("form.form button[type=submit]")
+    follow(page, "form.form button[type=submit]")
     domain = page.locator("#f-domain")
     assert domain.get_attribute("aria-invalid") == "true"
     error_id = domain.get_attribute("aria-describedby").split()[0]
@@ -35,14 +35,14 @@ def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in
     page.goto(f"{live_server}/inventory/products/new")
     page.fill("#f-sku", "UI-1")
     page.fill("#f-name", "Browser widget")
-    page.click("form.form button[type=submit]")
+    follow(page, "form.form button[type=submit]")
     assert "saved" in page.content()
 
     page.goto(f"{live_server}/apps")
-    page.locator('a[href="/apps/erp_inventory/uninstall"]').click()
+    follow(page, 'a[href="/apps/erp_inventory/uninstall"]')
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Uninstall").click()
-    page.wait_for_url(f"{live_server}/apps")
+    follow(page, page.get_by_role("button", name="Uninstall"))
+    assert page.url == f"{live_server}/apps"
     assert "its data is kept" in page.content()
     assert page.locator("nav.sidebar").get_by_text("Products").count() == 0
     shot(page, "apps-after-uninstall", keep=True)
@@ -51,8 +51,8 @@ def test_uninstall_inventory_hides_its_menu_and_reinstall_finds_the_data(sign_in
     assert page.locator("section.panel dt", has_text="Delivery").count() == 0
 
     page.goto(f"{live_server}/apps")
-    page.locator('form[action="/apps/erp_inventory/install"] button').click()
-    page.wait_for_url(f"{live_server}/apps")
+    follow(page, 'form[action="/apps/erp_inventory/install"] button')
+    assert page.url == f"{live_server}/apps"
     assert page.locator("nav.sidebar").get_by_text("Products").count() == 1
     page.goto(f"{live_server}/inventory/products")
     assert "Browser widget" in page.content()
