@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from core import customfields
 from core.api import ApiBlueprint, ListArgs, UtcDateTime, apply_sort, page_schema, paginate
@@ -26,6 +26,8 @@ from core.db import db
 from core.errors import NotFound, ValidationFailed
 from core.forms import load_form
 from core.permissions import requires
+
+CHOICES_SHOWN = 50  # options a relation's select lists before the user searches
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,24 @@ class FormField:
     required: bool = False
     options: Callable[[], list[tuple[str, str]]] | None = None
     help: str = ""
+    # the key of the record type the field links to ("crm.account"): a select of its first
+    # records that the page's script lets the user search (see RecordType.choices)
+    relation: str | None = None
+
+    def __post_init__(self):
+        if self.relation:
+            object.__setattr__(self, "kind", "select")
+
+    def choices(self, chosen=None) -> list[tuple[str, str]] | None:
+        """The select's options: a relation's first records and ``chosen``, else ``options()``."""
+        if self.relation:
+            return record_type(self.relation).choices(chosen=chosen)
+        return self.options() if self.options else None
+
+    @property
+    def choices_url(self) -> str | None:
+        """Where the page's script asks for more of a relation's records as the user types."""
+        return record_type(self.relation).choices_url() if self.relation else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,14 @@ class RecordType:
     # eager loading (selectinload options) of what its pages and schema show; a function,
     # so that building the options, which configures every mapper, waits for the first query
     load: Callable[[], tuple[Any, ...]] = tuple
+    choice_label: tuple[str, ...] = ()  # columns naming a record in a select; default: the title
+    choosable: Any = None  # a WHERE clause for the records a select offers (the active ones)
+
+    def __post_init__(self):
+        for attr in self.choice_label or (self.title_attr,):
+            if not isinstance(getattr(self.model, attr, None), sa.orm.QueryableAttribute):
+                raise TypeError(f"{self.key}: {attr!r} is no column of {self.model.__name__}; "
+                                "name the columns a select shows with choice_label")
 
     @property
     def key(self) -> str:
@@ -134,18 +162,58 @@ class RecordType:
         columns = {c.key: c for c in sa.inspect(self.model).columns if c.key not in ListArgs._declared_fields}
         return {**columns, **self.filters}
 
+    def matching(self, stmt, text: str | None):
+        """``stmt`` narrowed to records whose search columns contain ``text`` (if any)."""
+        if not text or not text.strip() or not self.search:
+            return stmt
+        like = f"%{text.strip()}%"
+        return stmt.where(sa.or_(*(col.ilike(like) for col in self.search)))
+
     def filtered(self, args: dict):
         """The user's records matching ``q``, the equality filters and ``updated_since``."""
-        stmt = self.query()
-        if args.get("q") and self.search:
-            like = f"%{args['q'].strip()}%"
-            stmt = stmt.where(sa.or_(*(col.ilike(like) for col in self.search)))
+        stmt = self.matching(self.query(), args.get("q"))
         for name, column in self.filter_columns().items():
             if args.get(name) not in (None, ""):
                 stmt = stmt.where(column == args[name])
         if args.get("updated_since") is not None and hasattr(self.model, "updated_at"):
             stmt = stmt.where(self.model.updated_at >= args["updated_since"])
         return stmt
+
+    def choices(self, text: str = "", chosen=None, limit: int = CHOICES_SHOWN) -> list[tuple[str, str]]:
+        """(id, label) options of a select that links to this record type.
+
+        The first ``limit`` records the user may read, by label, whose search columns
+        contain ``text``; then ``chosen`` (the id the form holds, or the ids of a table's
+        lines) where those did not reach it, so that saving a form never drops a link its
+        select could not list. A user without the read permission gets ``chosen`` only.
+        """
+        pk = sa.inspect(self.model).primary_key[0]
+        label_columns = [getattr(self.model, a) for a in self.choice_label or (self.title_attr,)]
+        stmt = sa.select(pk, *label_columns)
+        stmt = self.scope(stmt) if self.scope else stmt
+        pairs = []
+        if self.may_read():
+            found = self.matching(stmt, text)
+            found = found if self.choosable is None else found.where(self.choosable)
+            found = found.order_by(*label_columns, pk).limit(limit)
+            pairs = [_choice(row) for row in db.session.execute(found)]
+        listed = {int(value) for value, _ in pairs}
+        missing = {_as_id(v) for v in (chosen if isinstance(chosen, (list, tuple, set)) else (chosen,))}
+        missing -= listed | {None}
+        if missing:
+            pairs += [_choice(row) for row in db.session.execute(stmt.where(pk.in_(missing)).order_by(pk))]
+        return pairs
+
+    def choices_url(self) -> str | None:
+        """The page answering ``?q=`` with this record type's choices as JSON (None for a
+        user who may not read them)."""
+        return url_for(f"{self.blueprint}.{self.name}_choices") if self.may_read() else None
+
+    def may_read(self) -> bool:
+        """Whether the current user holds this record type's read permission."""
+        from flask_login import current_user
+
+        return current_user.is_authenticated and current_user.can(self.read_permission)
 
     def list_args_schema(self) -> type[ma.Schema]:
         """Query arguments of the list: paging, sorting, ``q``, a filter per stored field
@@ -155,6 +223,27 @@ class RecordType:
             extra["updated_since"] = UtcDateTime(metadata={
                 "description": "Only records changed at or after this time (UTC, ISO 8601)"})
         return type(f"{self.model.__name__}ListArgs", (ListArgs,), extra)
+
+
+def _choice(row) -> tuple[str, str]:
+    return str(row[0]), " ".join(str(v) for v in row[1:] if v not in (None, ""))
+
+
+def _as_id(value) -> int | None:
+    """A form's value as a record id, or None when it cannot be one (the form shows that error)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None  # ids are 32-bit integers in PostgreSQL
+
+
+def record_type(key: str) -> RecordType:
+    """The record type given pages under ``key`` (``crm.account``)."""
+    for rt in RECORD_TYPES:
+        if rt.key == key:
+            return rt
+    raise LookupError(f"no record type {key!r} has pages")
 
 
 def _arg_field(column, name: str) -> ma.fields.Field:
@@ -187,11 +276,9 @@ def ensure_unique(column, value, exclude_id: int | None, field: str, message: st
 def search_records(rt: RecordType, query: str, limit: int, kind: str,
                    detail: Callable[[Any], str] = lambda record: "") -> list:
     """Global-search hits among ``rt`` records the current user may read."""
-    from flask_login import current_user
-
     from core.contrib import SearchResult
 
-    if not current_user.can(rt.read_permission):
+    if not rt.may_read():
         return []
     stmt = rt.filtered({"q": query}).order_by(*(c for c in rt.search[:1])).limit(limit)
     return [SearchResult(kind, str(getattr(r, rt.title_attr)),
@@ -231,6 +318,11 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
             error = getattr(exc, "errors", None) or exc.messages
         return render_template("core/record_list.html", rt=rt, page=page, rows=_list_rows(rt, page["items"]),
                                error=error, custom_fields=customfields.fields_for(rt.key))
+
+    def choices_view():
+        """The records a relation's select offers for what the user typed (``?q=``)."""
+        text = request.args.get("q", "")[:200]
+        return jsonify(choices=[{"value": value, "label": label} for value, label in rt.choices(text)])
 
     def detail_view(record_id):
         record = rt.get(record_id)
@@ -299,6 +391,7 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                                custom_fields=customfields.fields_for(rt.key)), status
 
     bp.add_url_rule(base, f"{rt.name}_list", requires(rt.read_permission)(list_view))
+    bp.add_url_rule(f"{base}/choices", f"{rt.name}_choices", requires(rt.read_permission)(choices_view))
     bp.add_url_rule(f"{base}/import", f"{rt.name}_import", requires(rt.write_permission)(import_view),
                     methods=["GET", "POST"])
     bp.add_url_rule(f"{base}.csv", f"{rt.name}_export", requires(rt.read_permission)(export_view))

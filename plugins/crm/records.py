@@ -33,15 +33,6 @@ def _choices(values):
     return lambda: [(v, v) for v in values]
 
 
-def _options(model, label_attr="name", scope=None):
-    def options():
-        stmt = sa.select(model.id, getattr(model, label_attr)).order_by(getattr(model, label_attr))
-        if scope:
-            stmt = scope(stmt)
-        return [(str(i), n) for i, n in db.session.execute(stmt.limit(500))]
-    return options
-
-
 def _stages():
     from plugins.crm.models import Stage
 
@@ -88,7 +79,7 @@ CONTACT = RecordType(
     form=(FormField("name", "Name", required=True), FormField("email", "Email", "email"),
           FormField("email_alt", "Other email", "email"), FormField("phone", "Phone", "tel"),
           FormField("mobile", "Mobile", "tel"), FormField("job_title", "Job title"),
-          FormField("account_id", "Account", "select", options=_options(Account, scope=scope_accounts)),
+          FormField("account_id", "Account", relation="crm.account"),
           FormField("source", "Source", "select", options=_choices(SOURCES)),
           FormField("tags", "Tags", help="Comma-separated"), OWNER),
     search=(Contact.name, Contact.email, Contact.email_alt, Contact.phone, Contact.tags),
@@ -113,7 +104,7 @@ LEAD = RecordType(
           FormField("source", "Source", "select", options=_choices(SOURCES)),
           FormField("industry", "Industry", "select", options=_choices(INDUSTRIES)),
           FormField("territory", "Territory"),
-          FormField("campaign_id", "Campaign", "select", options=_options(Campaign)),
+          FormField("campaign_id", "Campaign", relation="crm.campaign"),
           FormField("status", "Status", "select", options=_choices(LEAD_STATUSES[:3] + LEAD_STATUSES[4:])),
           OWNER, FormField("notes", "Notes", "textarea")),
     search=(Lead.name, Lead.company, Lead.email),
@@ -136,15 +127,15 @@ DEAL = RecordType(
              Column("currency", "Cur."), Column("expected_close", "Expected close", sort="expected_close"),
              Column("status", "Status", badge=True), Column("owner_name", "Owner")),
     form=(FormField("title", "Title", required=True),
-          FormField("account_id", "Account", "select", options=_options(Account, scope=scope_accounts)),
-          FormField("contact_id", "Contact", "select", options=_options(Contact, scope=scope_contacts)),
+          FormField("account_id", "Account", relation="crm.account"),
+          FormField("contact_id", "Contact", relation="crm.contact"),
           FormField("amount", "Amount", "number"),
           FormField("currency", "Currency", "select", options=_choices(CURRENCIES)),
           FormField("stage_id", "Stage", "select", options=_stages),
           FormField("probability", "Probability (%)", "number", help="Defaults to the stage's"),
           FormField("expected_close", "Expected close", "date"),
           FormField("source", "Source", "select", options=_choices(SOURCES)),
-          FormField("campaign_id", "Campaign", "select", options=_options(Campaign)), OWNER),
+          FormField("campaign_id", "Campaign", relation="crm.campaign"), OWNER),
     search=(Deal.title,),
     sortable={"id": Deal.id, "title": Deal.title, "amount": Deal.amount,
               "expected_close": Deal.expected_close, "updated_at": Deal.updated_at},
@@ -168,9 +159,9 @@ ACTIVITY = RecordType(
     form=(FormField("kind", "Kind", "select", required=True, options=_choices(ACTIVITY_KINDS)),
           FormField("subject", "Subject", required=True), FormField("body", "Details", "textarea"),
           FormField("occurred_at", "When", "datetime-local", help="Now when left empty"),
-          FormField("contact_id", "Contact", "select", options=_options(Contact, scope=scope_contacts)),
-          FormField("account_id", "Account", "select", options=_options(Account, scope=scope_accounts)),
-          FormField("deal_id", "Deal", "select", options=_options(Deal, "title", scope=scope_deals))),
+          FormField("contact_id", "Contact", relation="crm.contact"),
+          FormField("account_id", "Account", relation="crm.account"),
+          FormField("deal_id", "Deal", relation="crm.deal")),
     search=(Activity.subject, Activity.body),
     sortable={"id": Activity.id, "occurred_at": Activity.occurred_at},
     filters={"kind": Activity.kind, "author_id": Activity.author_id, "contact_id": Activity.contact_id,
@@ -190,9 +181,9 @@ TASK = RecordType(
     form=(FormField("title", "Task", required=True), FormField("due_on", "Due", "date"),
           FormField("assignee_id", "Assignee", "select", options=_users),
           FormField("done", "Done", "checkbox"), FormField("notes", "Notes", "textarea"),
-          FormField("contact_id", "Contact", "select", options=_options(Contact, scope=scope_contacts)),
-          FormField("account_id", "Account", "select", options=_options(Account, scope=scope_accounts)),
-          FormField("deal_id", "Deal", "select", options=_options(Deal, "title", scope=scope_deals))),
+          FormField("contact_id", "Contact", relation="crm.contact"),
+          FormField("account_id", "Account", relation="crm.account"),
+          FormField("deal_id", "Deal", relation="crm.deal")),
     search=(Task.title, Task.notes),
     sortable={"id": Task.id, "title": Task.title, "due_on": Task.due_on},
     filters={"assignee_id": Task.assignee_id, "deal_id": Task.deal_id},
@@ -204,11 +195,11 @@ TASK = RecordType(
 QUOTE = RecordType(
     plugin="crm", blueprint="crm", name="quote", plural="quotes", model=Quote, schema=QuoteSchema,
     create=work.create_quote, update=work.update_quote, scope=rules.scope_quotes, title_attr="title",
+    choice_label=("number",),
     columns=(Column("title", "Quote", sort="number", link=True), Column("deal_title", "Deal"),
              Column("state", "State", badge=True), Column("total", "Total", sort="total"),
              Column("currency", "Cur.")),
-    form=(FormField("deal_id", "Deal", "select", required=True,
-                    options=_options(Deal, "title", scope=scope_deals)),
+    form=(FormField("deal_id", "Deal", required=True, relation="crm.deal"),
           FormField("currency", "Currency", "select", options=_choices(CURRENCIES)),
           FormField("valid_until", "Valid until", "date"), FormField("notes", "Notes", "textarea")),
     search=(Quote.number,),
@@ -226,8 +217,8 @@ CASE = RecordType(
              Column("priority", "Priority", sort="priority"), Column("status", "Status", badge=True),
              Column("owner_name", "Owner")),
     form=(FormField("subject", "Subject", required=True), FormField("description", "Description", "textarea"),
-          FormField("account_id", "Account", "select", options=_options(Account, scope=scope_accounts)),
-          FormField("contact_id", "Contact", "select", options=_options(Contact, scope=scope_contacts)),
+          FormField("account_id", "Account", relation="crm.account"),
+          FormField("contact_id", "Contact", relation="crm.contact"),
           FormField("priority", "Priority", "select", options=_choices(CASE_PRIORITIES)),
           FormField("status", "Status", "select", options=_choices(tuple(s for s in CASE_STATUSES
                                                                           if s != "resolved"))), OWNER),

@@ -1,7 +1,6 @@
 """How inventory records are listed, searched, filtered and edited (see ``core.records``)."""
 import sqlalchemy as sa
 
-from core.db import db
 from core.records import Column, FormField, RecordType
 from plugins.erp_inventory import services
 from plugins.erp_inventory.models import (DOCUMENT_KINDS, PRODUCT_TYPES, UNITS,
@@ -12,18 +11,14 @@ from plugins.erp_inventory.schemas import (DocumentSchema, LocationSchema, Produ
                                            InventorySupplierSchema, WarehouseSchema)
 
 
-def _choices(model, label):
-    return lambda: [(str(r.id), getattr(r, label)) for r in db.session.scalars(
-        sa.select(model).order_by(getattr(model, label)).limit(500))]
-
-
 def _states(states):
     return lambda: [(s, s.replace("_", " ")) for s in states]
 
 
 PRODUCT = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="product", plural="products", model=Product, schema=ProductSchema,
-    create=services.create_product, update=services.update_product, title_attr="name",
+    create=services.create_product, update=services.update_product, title_attr="name", choice_label=("sku", "name"),
+    choosable=Product.active.is_(True),
     columns=(Column("sku", "SKU", sort="sku", link=True), Column("name", "Name", sort="name"),
              Column("category", "Category", sort="category"), Column("type", "Type"),
              Column("sale_price", "Sale price", sort="sale_price"), Column("cost", "Average cost")),
@@ -46,7 +41,7 @@ PRODUCT = RecordType(
 
 WAREHOUSE = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="warehouse", plural="warehouses", model=Warehouse,
-    schema=WarehouseSchema, create=services.create_warehouse, update=services.update_warehouse,
+    schema=WarehouseSchema, create=services.create_warehouse, update=services.update_warehouse, choice_label=("code", "name"),
     columns=(Column("code", "Code", sort="code", link=True), Column("name", "Name", sort="name"),
              Column("allow_negative_stock", "Negative stock allowed"), Column("active", "Active")),
     form=(FormField("code", "Code", required=True, help="Names its locations and documents (WH1/Stock)"),
@@ -65,7 +60,7 @@ LOCATION = RecordType(
     columns=(Column("name", "Name", sort="name", link=True), Column("kind", "Kind", sort="kind", badge=True),
              Column("active", "Active")),
     form=(FormField("name", "Name", required=True, help="Shelf or zone; the warehouse code is added in front"),
-          FormField("warehouse_id", "Warehouse", "select", required=True, options=_choices(Warehouse, "code")),
+          FormField("warehouse_id", "Warehouse", required=True, relation="inventory.warehouse"),
           FormField("active", "Active", "checkbox")),
     search=(Location.name,), sortable={"id": Location.id, "name": Location.name, "kind": Location.kind},
     filters={"kind": Location.kind, "warehouse_id": Location.warehouse_id}, default_sort="name",
@@ -95,8 +90,8 @@ SUPPLIER_PRICE = RecordType(
              Column("product_id", "Product", sort="product_id"), Column("price", "Price", sort="price"),
              Column("currency", "Currency"), Column("min_quantity", "Minimum quantity"),
              Column("lead_time_days", "Lead time (days)"), Column("preferred", "Preferred")),
-    form=(FormField("supplier_id", "Supplier", "select", required=True, options=_choices(Supplier, "name")),
-          FormField("product_id", "Product", "select", required=True, options=_choices(Product, "sku")),
+    form=(FormField("supplier_id", "Supplier", required=True, relation="inventory.supplier"),
+          FormField("product_id", "Product", required=True, relation="inventory.product"),
           FormField("price", "Price", required=True), FormField("currency", "Currency"),
           FormField("min_quantity", "Minimum quantity"), FormField("lead_time_days", "Lead time (days)", "number"),
           FormField("preferred", "Preferred supplier for this product", "checkbox")),
@@ -112,8 +107,8 @@ REORDER_RULE = RecordType(
     columns=(Column("id", "#", sort="id", link=True), Column("product_id", "Product", sort="product_id"),
              Column("warehouse_id", "Warehouse"), Column("minimum", "Minimum"), Column("maximum", "Maximum"),
              Column("below", "Below minimum")),
-    form=(FormField("product_id", "Product", "select", required=True, options=_choices(Product, "sku")),
-          FormField("warehouse_id", "Warehouse", "select", required=True, options=_choices(Warehouse, "code")),
+    form=(FormField("product_id", "Product", required=True, relation="inventory.product"),
+          FormField("warehouse_id", "Warehouse", required=True, relation="inventory.warehouse"),
           FormField("minimum", "Minimum", required=True), FormField("maximum", "Maximum", required=True)),
     sortable={"id": ReorderRule.id, "product_id": ReorderRule.product_id},
     filters={"warehouse_id": ReorderRule.warehouse_id, "product_id": ReorderRule.product_id},
@@ -127,11 +122,11 @@ DOCUMENT = RecordType(
              Column("reference", "Reference", sort="reference"), Column("state", "State", sort="state", badge=True),
              Column("scheduled_date", "Scheduled", sort="scheduled_date"), Column("done_at", "Done")),
     form=(FormField("kind", "Kind", "select", required=True, options=_states(DOCUMENT_KINDS)),
-          FormField("warehouse_id", "Warehouse", "select", required=True, options=_choices(Warehouse, "code")),
+          FormField("warehouse_id", "Warehouse", required=True, relation="inventory.warehouse"),
           FormField("reference", "Reference", help="The order it is for; the number when empty"),
-          FormField("source_location_id", "From location", "select", options=_choices(Location, "name"),
+          FormField("source_location_id", "From location", relation="inventory.location",
                     help="Default: the warehouse's stock (or suppliers for a receipt)"),
-          FormField("destination_location_id", "To location", "select", options=_choices(Location, "name"),
+          FormField("destination_location_id", "To location", relation="inventory.location",
                     help="Needed for an internal transfer"),
           FormField("scheduled_date", "Scheduled date", "date"), FormField("notes", "Notes", "textarea")),
     search=(StockDocument.number, StockDocument.reference),
@@ -149,8 +144,8 @@ PURCHASE_ORDER = RecordType(
     columns=(Column("number", "Number", sort="number", link=True), Column("supplier_id", "Supplier", sort="supplier_id"),
              Column("state", "State", sort="state", badge=True), Column("expected_date", "Expected", sort="expected_date"),
              Column("currency", "Currency"), Column("total", "Total")),
-    form=(FormField("supplier_id", "Supplier", "select", required=True, options=_choices(Supplier, "name")),
-          FormField("warehouse_id", "Warehouse", "select", required=True, options=_choices(Warehouse, "code")),
+    form=(FormField("supplier_id", "Supplier", required=True, relation="inventory.supplier"),
+          FormField("warehouse_id", "Warehouse", required=True, relation="inventory.warehouse"),
           FormField("expected_date", "Expected date", "date"), FormField("notes", "Notes", "textarea")),
     search=(PurchaseOrder.number,),
     sortable={"id": PurchaseOrder.id, "number": PurchaseOrder.number, "state": PurchaseOrder.state,

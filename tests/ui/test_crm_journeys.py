@@ -41,3 +41,26 @@ def test_public_lead_form_then_convert_then_drag_the_deal_to_won(page, sign_in, 
     shot(page, "board-after-win", keep=True)
     page.reload()
     assert won.locator(".board-card", has_text="BrowserCo starter pack").count() == 1
+
+
+def test_typing_in_a_relation_finds_an_account_the_select_does_not_list(sign_in, live_server, ui_app):
+    """More accounts than a contact form's select lists: typing finds the one wanted."""
+    import sqlalchemy as sa
+
+    from core.db import db, transaction
+    from core.records import CHOICES_SHOWN
+    from plugins.crm.models import Account
+
+    with ui_app.app_context(), transaction():
+        db.session.execute(sa.insert(Account), [{"name": f"Yonder branch {i:03}"} for i in range(CHOICES_SHOWN + 10)])
+        db.session.add(Account(name="Zeta Logistics"))
+    page = sign_in()
+    page.goto(f"{live_server}/crm/contacts/new")
+    page.fill("#f-name", "Zoe Browser")
+    assert page.locator("#f-account_id option", has_text="Zeta Logistics").count() == 0
+    with page.expect_response("**/crm/accounts/choices?q=zeta"):
+        page.fill("#f-account_id-search", "zeta")
+    page.wait_for_function("() => document.querySelector('#f-account_id').selectedOptions[0].text === 'Zeta Logistics'")
+    shot(page, "relation-search")
+    follow(page, "form.form button[type=submit]")
+    assert "Zoe Browser" in page.content() and "Zeta Logistics" in page.content()

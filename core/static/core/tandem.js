@@ -5,6 +5,10 @@
  *    asks window.confirm(message) first; Cancel stops the submit.
  * 2. No double posts: once a POST form is really submitted its submit buttons are
  *    disabled. Opt out with data-no-disable on the form (e.g. a form that downloads a file).
+ * 3. Searchable selects: a select with data-choices="<url>" lists a relation's first
+ *    records; a search box above it asks <url>?q=<text> for the records matching what is
+ *    typed ({"choices": [{"value", "label"}]}), lists them and picks the first. The empty
+ *    option and the one chosen stay, so a form never loses what it holds.
  */
 (function () {
   "use strict";
@@ -82,6 +86,66 @@
     // so the clicked button's own name=value is still sent.
     window.setTimeout(function () { disableSubmitButtons(form); }, 0);
   });
+
+  var SEARCH_DELAY_MS = 200;  // wait for a pause in typing before asking the server
+
+  function searchableSelect(select) {
+    var box = document.createElement("input");
+    var label = select.id ? document.querySelector("label[for='" + select.id + "']") : null;
+    box.type = "search";
+    box.className = "choices-search";
+    box.placeholder = "Type to search…";
+    box.autocomplete = "off";
+    box.setAttribute("aria-label", "Search " + (label ? label.textContent.replace("*", "").trim() : "choices"));
+    if (select.id) {
+      box.id = select.id + "-search";
+      box.setAttribute("aria-controls", select.id);
+    }
+    select.parentNode.insertBefore(box, select);
+
+    var timer = null;
+    var asked = 0;
+    function show(choices, text) {
+      var kept = {};
+      Array.prototype.slice.call(select.options).forEach(function (option) {
+        if (option.value === "" || option.selected) kept[option.value] = true;
+        else option.remove();
+      });
+      choices.forEach(function (choice) {
+        if (!kept[choice.value]) select.add(new Option(choice.label, choice.value));
+      });
+      if (text && choices.length) {
+        select.value = choices[0].value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      box.setAttribute("aria-invalid", text && !choices.length ? "true" : "false");
+      box.title = text && !choices.length ? "Nothing matches “" + text + "”" : "";
+    }
+    function ask() {
+      var text = box.value.trim();
+      var mine = ++asked;
+      var url = select.getAttribute("data-choices");
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text),
+            { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) { if (data && mine === asked) show(data.choices, text); })
+        .catch(function () { /* offline or logged out: the select keeps what it has */ });
+    }
+    box.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, SEARCH_DELAY_MS);
+    });
+    // Enter in the box searches at once instead of submitting the form half-filled.
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        window.clearTimeout(timer);
+        ask();
+      }
+    });
+  }
+
+  document.querySelectorAll("select[data-choices]").forEach(searchableSelect);
 
   // Coming back with the Back button (page restored from the cache): buttons work again.
   window.addEventListener("pageshow", function (event) {

@@ -1,0 +1,102 @@
+"""A form's link to another record (a contact's account, a case's contact...) among more
+records than its select lists: the link a record holds survives an edit, the user can find
+any record by typing, and never one they may not see."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from core.records import CHOICES_SHOWN
+from tests.conftest import create_user, csrf_from, login
+
+API = "/api/v1/crm"
+MANY = 520  # past what any select of the forms ever listed (500 before, CHOICES_SHOWN now)
+
+
+def _many_accounts(app, owner_id=None) -> None:
+    from core.db import db, transaction
+    from plugins.crm.models import Account
+
+    with app.app_context(), transaction():
+        db.session.execute(sa.insert(Account), [{"name": f"Acme branch {i:03}", "owner_id": owner_id}
+                                                for i in range(MANY)])
+
+
+def _options(html: str, select_id: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of the select ``select_id``."""
+    select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return [(value, label.strip(), bool(selected)) for value, selected, label in
+            re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)]
+
+
+def test_editing_a_contact_keeps_an_account_the_select_does_not_list_first(app, admin, api):
+    _many_accounts(app)
+    zeta = api.post(f"{API}/accounts", json={"name": "Zeta Logistics"}).get_json()
+    contact = api.post(f"{API}/contacts", json={"name": "Zoe Zeta", "account_id": zeta["id"]}).get_json()
+
+    page = admin.get(f"/crm/contacts/{contact['id']}/edit").get_data(as_text=True)
+    options = _options(page, "f-account_id")
+    assert len(options) == 1 + CHOICES_SHOWN + 1  # the blank, the first accounts, the one held
+    assert (str(zeta["id"]), "Zeta Logistics", True) in options
+    assert [label for _, label, _ in options[1:4]] == ["Acme branch 000", "Acme branch 001", "Acme branch 002"]
+    assert 'data-choices="/crm/accounts/choices"' in page
+
+    # saved as the browser sends it: the account stays
+    form = {"name": "Zoe Zeta", "account_id": str(zeta["id"]), "csrf_token": csrf_from(admin.get(
+        f"/crm/contacts/{contact['id']}/edit"))}
+    assert admin.post(f"/crm/contacts/{contact['id']}/edit", data=form).status_code == 302
+    assert api.get(f"{API}/contacts/{contact['id']}").get_json()["account_id"] == zeta["id"]
+
+    # the list's account filter shows the account it filters by
+    listed = admin.get(f"/crm/contacts?account_id={zeta['id']}").get_data(as_text=True)
+    assert (str(zeta["id"]), "Zeta Logistics", True) in _options(listed, "filter-account_id")
+    assert "Zoe Zeta" in listed
+
+
+def test_choices_answer_what_was_typed_among_every_record(app, admin, api):
+    _many_accounts(app)
+    zeta = api.post(f"{API}/accounts", json={"name": "Zeta Logistics", "domain": "zeta.example"}).get_json()
+
+    found = admin.get("/crm/accounts/choices?q=zeta").get_json()
+    assert found == {"choices": [{"value": str(zeta["id"]), "label": "Zeta Logistics"}]}
+    by_domain = admin.get("/crm/accounts/choices?q=zeta.example").get_json()["choices"]
+    assert [c["label"] for c in by_domain] == ["Zeta Logistics"]  # the list's search columns
+    first = admin.get("/crm/accounts/choices").get_json()["choices"]
+    assert len(first) == CHOICES_SHOWN and first[0]["label"] == "Acme branch 000"
+    assert admin.get("/crm/accounts/choices?q=%25%25nothing").get_json() == {"choices": []}
+    assert admin.get("/crm/deals/choices?q=" + "x" * 5000).status_code == 200  # long text is cut, not a 500
+
+
+def test_choices_keep_to_what_the_user_may_see(app, api, crm_users):
+    ids, clients = crm_users
+    mine = clients["ann"].post(f"{API}/accounts", json={"name": "Zeta Ann's"}).get_json()
+    theirs = clients["bob"].post(f"{API}/accounts", json={"name": "Zeta Bob's"}).get_json()
+    ann = login(app.test_client(), "ann@example.com", "user-pass-123")
+
+    labels = [c["label"] for c in ann.get("/crm/accounts/choices?q=zeta").get_json()["choices"]]
+    assert labels == ["Zeta Ann's"]
+    new_contact = ann.get("/crm/contacts/new").get_data(as_text=True)
+    values = [value for value, _, _ in _options(new_contact, "f-account_id")]
+    assert str(mine["id"]) in values and str(theirs["id"]) not in values
+
+    create_user(app, "viewer@example.com", ["Integration viewer"])
+    viewer = login(app.test_client(), "viewer@example.com", "user-pass-123")
+    assert viewer.get("/crm/accounts/choices?q=zeta").status_code == 403
+    assert app.test_client().get("/crm/accounts/choices").status_code == 302  # to the login page
+
+
+def test_a_relation_that_is_not_a_number_is_a_form_error(app, admin):
+    page = admin.get("/crm/contacts/new")
+    response = admin.post("/crm/contacts/new", data={"name": "Nan", "account_id": "abc",
+                                                     "csrf_token": csrf_from(page)})
+    assert response.status_code == 422
+    assert "field-error" in response.get_data(as_text=True)
+
+
+def test_an_id_out_of_range_is_a_form_error_not_a_500(app, admin):
+    token = csrf_from(admin.get("/crm/contacts/new"))
+    for name in ("", "Big Id"):
+        response = admin.post("/crm/contacts/new", data={"name": name, "account_id": str(10**20),
+                                                         "csrf_token": token})
+        assert response.status_code == 422, name
