@@ -72,7 +72,7 @@ ACCOUNT = RecordType(
                     options=lambda: [("receivable", "Receivable"), ("payable", "Payable")],
                     help="Only invoices, bills and payments post to control accounts"),
           FormField("active", "Active", "checkbox")),
-    search=(Account.code, Account.name), title_attr="label",
+    search=(Account.code, Account.name), title_attr="label", choice_label=("code", "name"),
     sortable={"id": Account.id, "code": Account.code, "name": Account.name, "type": Account.type},
     filters={"type": Account.type}, default_sort="code",
 )

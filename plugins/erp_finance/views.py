@@ -17,8 +17,7 @@ from core.permissions import requires
 from core.records import add_record_pages
 from plugins.erp_finance import credit, ledger, queries, records, services
 from plugins.erp_finance import schemas as s
-from plugins.erp_finance.models import (KIND_LABELS, Allocation, BillingSchedule, Customer, Invoice,
-                                        Journal, Payment, Supplier, Tax)
+from plugins.erp_finance.models import KIND_LABELS, Allocation, BillingSchedule, Invoice, Journal, Payment, Tax
 
 bp = Blueprint("erp_finance", __name__, url_prefix="/finance", template_folder="templates")
 for _rt in records.RECORD_TYPES:
@@ -183,8 +182,9 @@ def _entry_form_context(values: dict, lines: list[dict], errors: dict) -> dict:
     return {"values": values, "lines": lines + [{} for _ in range(max(2, 6 - len(lines)))],
             "errors": errors, "journals": options(Journal, lambda j: f"{j.code} {j.name}", Journal.active.is_(True)),
             "accounts": records.account_options(False),
-            "customers": options(Customer, lambda c: c.name, order=Customer.name),
-            "suppliers": options(Supplier, lambda c: c.name, order=Supplier.name)}
+            "customers": records.CUSTOMER.choices(chosen=[ln.get("customer_id") for ln in lines]),
+            "suppliers": records.SUPPLIER.choices(chosen=[ln.get("supplier_id") for ln in lines]),
+            "customers_url": records.CUSTOMER.choices_url(), "suppliers_url": records.SUPPLIER.choices_url()}
 
 
 @bp.route("/entries/new", methods=["GET", "POST"])
@@ -347,12 +347,12 @@ def _document_pages(side: str, conf: dict) -> None:
             values = {"date": ledger.today(), f"{party}_id": request.args.get(f"{party}_id", "")}
             tax = ledger.get_settings().sale_tax_id if side == "invoice" else ledger.get_settings().purchase_tax_id
             lines = [{"quantity": 1, "tax_id": tax}]
-        partner = Customer if party == "customer" else Supplier
+        party_type = records.CUSTOMER if party == "customer" else records.SUPPLIER
         scope = "sale" if side == "invoice" else "purchase"
         return render_template(
             "erp_finance/document_form.html", invoice=invoice, side=side, conf=conf, values=values,
             errors=errors, lines=lines + [{} for _ in range(max(2, 5 - len(lines)))],
-            parties=options(partner, lambda p: p.name, order=partner.name),
+            parties=party_type.choices(chosen=values.get(f"{party}_id")), parties_url=party_type.choices_url(),
             taxes=options(Tax, lambda t: t.name, sa.and_(Tax.scope == scope, Tax.active.is_(True)), Tax.name),
             accounts=records.account_options(False), terms=records.term_options(),
             currencies=s.CURRENCIES), 422 if errors else 200
@@ -505,8 +505,9 @@ def payment_new():
     return render_template(
         "erp_finance/payment_form.html", values=values, errors=errors,
         lines=lines + [{} for _ in range(max(1, 4 - len(lines)))], open_docs=open_docs,
-        customers=options(Customer, lambda c: c.name, order=Customer.name),
-        suppliers=options(Supplier, lambda c: c.name, order=Supplier.name),
+        customers=records.CUSTOMER.choices(chosen=values.get("customer_id")),
+        suppliers=records.SUPPLIER.choices(chosen=values.get("supplier_id")),
+        customers_url=records.CUSTOMER.choices_url(), suppliers_url=records.SUPPLIER.choices_url(),
         journals=options(Journal, lambda j: f"{j.code} {j.name}", Journal.type.in_(("bank", "cash"))),
         currencies=s.CURRENCIES), 422 if errors else 200
 
@@ -599,7 +600,8 @@ def _schedule_form(schedule):
     return render_template(
         "erp_finance/schedule_form.html", schedule=schedule, values=values, errors=errors,
         lines=lines + [{} for _ in range(max(1, 4 - len(lines)))],
-        customers=options(Customer, lambda c: c.name, order=Customer.name),
+        customers=records.CUSTOMER.choices(chosen=values.get("customer_id")),
+        customers_url=records.CUSTOMER.choices_url(),
         taxes=options(Tax, lambda t: t.name, Tax.scope == "sale", Tax.name),
         accounts=records.account_options(False), currencies=s.CURRENCIES), 422 if errors else 200
 

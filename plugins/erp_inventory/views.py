@@ -12,7 +12,7 @@ from core.forms import load_form
 from core.permissions import requires
 from core.records import add_record_pages
 from plugins.erp_inventory import reports, services, transfer
-from plugins.erp_inventory.models import Location, Product, Reservation, Warehouse
+from plugins.erp_inventory.models import Location, Reservation, Warehouse
 from plugins.erp_inventory.records import (DOCUMENT, LOCATION, PRODUCT, PURCHASE_ORDER, REORDER_RULE,
                                            SUPPLIER, SUPPLIER_PRICE, WAREHOUSE)
 from plugins.erp_inventory.schemas import (DocumentLineSchema, PurchaseLineSchema, InventoryReportArgs,
@@ -184,11 +184,6 @@ def release(reservation_id):
                 f"Reservation of {reservation.reference} released.", url_for(".reservations"))
 
 
-def _products():
-    return db.session.execute(sa.select(Product.id, Product.sku).where(Product.active.is_(True))
-                              .order_by(Product.sku).limit(1000)).all()
-
-
 def _warehouses():
     return db.session.execute(sa.select(Warehouse.id, Warehouse.code).order_by(Warehouse.code)).all()
 
@@ -299,4 +294,4 @@ def export_stock():
 @bp.context_processor
 def _helpers():
     return {"inventory_availability": services.availability,
-            "product_options": lambda: [(str(i), sku) for i, sku in _products()]}
+            "product_options": PRODUCT.choices, "product_choices_url": PRODUCT.choices_url}

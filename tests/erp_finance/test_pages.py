@@ -127,3 +127,47 @@ def test_lists_filter_and_global_search_finds_documents(fapp, fadmin, fapi):
     assert 'href="/finance/bills/' in found
     assert 'href="/finance/invoices/' in fadmin.get("/search?q=INV/2026").get_data(as_text=True)
     assert 'href="/finance/suppliers/' in fadmin.get("/search?q=Billing").get_data(as_text=True)
+
+
+def test_party_selects_keep_a_party_past_the_first_and_find_it_by_typing(fapp, fadmin):
+    """Forms list the first customers and suppliers by name; the one a form holds is always
+    among its options (so a re-shown form cannot lose it) and typing finds any other."""
+    from core.records import CHOICES_SHOWN
+    from core.db import transaction
+    from plugins.erp_finance.models import Supplier
+
+    with fapp.app_context(), transaction():
+        db.session.execute(sa.insert(Customer), [{"name": f"Able customer {i:03}"} for i in range(520)])
+        db.session.execute(sa.insert(Supplier), [{"name": f"Able supplier {i:03}"} for i in range(520)])
+        zulu = Customer(name="Zulu Traders")
+        zed = Supplier(name="Zed Parts")
+        db.session.add_all([zulu, zed])
+        db.session.flush()
+        zulu_id, zed_id = zulu.id, zed.id
+        accounts = {a.code: a.id for a in db.session.scalars(sa.select(Account))}
+
+    def options(html, select_id):
+        select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', html, re.S).group(1)
+        return re.findall(r'<option value="([^"]*)"( selected)?>', select)
+
+    payment = post_form(fadmin, "/finance/payments/new", {"customer_id": str(zulu_id), "amount": "oops"})
+    html = payment.get_data(as_text=True)
+    assert payment.status_code == 422
+    assert (str(zulu_id), " selected") in options(html, "f-customer_id")
+    assert len(options(html, "f-customer_id")) == 1 + CHOICES_SHOWN + 1
+    assert 'data-choices="/finance/customers/choices"' in html
+
+    entry = post_form(fadmin, "/finance/entries/new", {
+        "journal_id": "", "date": "2026-03-10", "lines-0-account_id": str(accounts["6000"]),
+        "lines-0-debit": "100.00", "lines-0-supplier_id": str(zed_id),
+        "lines-1-account_id": str(accounts["1000"]), "lines-1-credit": "100.00", "action": "post"})
+    html = entry.get_data(as_text=True)
+    assert entry.status_code == 422
+    assert (str(zed_id), " selected") in options(html, "lines-0-supplier_id")
+    assert (str(zed_id), "") in options(html, "lines-1-supplier_id")  # listed, not chosen, on the other lines
+
+    invoice = fadmin.get(f"/finance/invoices/new?customer_id={zulu_id}").get_data(as_text=True)
+    assert (str(zulu_id), " selected") in options(invoice, "f-customer_id")
+
+    found = fadmin.get("/finance/suppliers/choices?q=zed").get_json()["choices"]
+    assert found == [{"value": str(zed_id), "label": "Zed Parts"}]

@@ -183,3 +183,23 @@ def test_cli_check_and_replenish(inv_app):
     runner = inv_app.test_cli_runner()
     assert "ok" in runner.invoke(args=["inventory", "check"]).output
     assert "nothing to order" in runner.invoke(args=["inventory", "replenish"]).output
+
+
+def test_product_selects_offer_active_products_by_sku_and_name(inv_api, inv_admin):
+    wh, widget = _setup(inv_api)
+    old = inv_api.post("/api/v1/inventory/products", json={"sku": "OLD-1", "name": "Retired widget"}).get_json()
+    supplier = inv_api.post("/api/v1/inventory/suppliers", json={"name": "Old Parts"}).get_json()
+    price = inv_api.post("/api/v1/inventory/supplier_prices", json={
+        "supplier_id": supplier["id"], "product_id": old["id"], "price": "2.00"})
+    assert price.status_code == 201, price.get_json()
+    assert inv_api.patch(f"/api/v1/inventory/products/{old['id']}", json={"active": False}).status_code == 200
+
+    found = inv_admin.get("/inventory/products/choices?q=widget").get_json()["choices"]
+    assert {"value": str(widget["id"]), "label": f"{widget['sku']} {widget['name']}"} in found
+    assert str(old["id"]) not in [c["value"] for c in found]  # not offered any more
+    doc = inv_api.post("/api/v1/inventory/documents", json={"kind": "receipt", "warehouse_id": wh["id"]}).get_json()
+    page = inv_admin.get(f"/inventory/documents/{doc['id']}").get_data(as_text=True)
+    assert 'data-choices="/inventory/products/choices"' in page
+    # the supplier price still shows the retired product it is for
+    edit = inv_admin.get(f"/inventory/supplier_prices/{price.get_json()['id']}/edit").get_data(as_text=True)
+    assert f'<option value="{old["id"]}" selected>OLD-1 Retired widget</option>' in edit
