@@ -680,10 +680,6 @@ def update_campaign(campaign: Campaign, data: dict) -> Campaign:
 def _check_period(data: dict) -> None:
     if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
         raise ValidationFailed({"ends_on": ["The campaign cannot end before it starts."]})
-    if "name" in data:
-        clash = db.session.scalar(sa.select(Campaign.id).where(Campaign.name == data["name"]))
-        if clash and clash != data.get("id"):
-            raise ValidationFailed({"name": [f"Campaign {clash} already has this name."]})
 
 
 def create_team(data: dict) -> Team:

@@ -239,3 +239,21 @@ def test_an_activity_moved_to_an_unknown_lead_is_refused(api):
     assert logged.status_code == 201, logged.get_json()
     moved = api.patch(f"{API}/activities/{logged.get_json()['id']}", json={"lead_id": 999999})
     assert moved.status_code == 422 and "lead_id" in moved.get_json()["errors"]
+
+
+def test_campaign_names_are_unique_and_a_campaign_keeps_its_own(api, admin):
+    spring = api.post(f"{API}/campaigns", json={"name": "Spring fair", "starts_on": "2026-03-01",
+                                                "ends_on": "2026-03-31"})
+    assert spring.status_code == 201, spring.get_json()
+    spring = spring.get_json()
+    twin = api.post(f"{API}/campaigns", json={"name": "Spring fair"})
+    assert twin.status_code == 422 and "has this name" in str(twin.get_json())
+    same = api.patch(f"{API}/campaigns/{spring['id']}", json={"name": "Spring fair", "cost": "150.00"})
+    assert same.status_code == 200, same.get_json()
+    backwards = api.patch(f"{API}/campaigns/{spring['id']}", json={"ends_on": "2026-02-01"})
+    assert backwards.status_code == 422 and "end before it starts" in str(backwards.get_json())
+    # the edit form saved unchanged
+    token = csrf_from(admin.get(f"/crm/campaigns/{spring['id']}/edit"))
+    saved = admin.post(f"/crm/campaigns/{spring['id']}/edit", data={
+        "name": "Spring fair", "starts_on": "2026-03-01", "ends_on": "2026-03-31", "csrf_token": token})
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
