@@ -23,7 +23,7 @@ from core import customfields
 from core.api import ApiBlueprint, ListArgs, UtcDateTime, apply_sort, page_schema, paginate
 from core.csvio import ImportRejected, ImportReport, attr_columns, csv_response, import_csv
 from core.db import db
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, TandemError, ValidationFailed
 from core.forms import load_form
 from core.permissions import requires
 
@@ -98,6 +98,9 @@ class RecordType:
     load: Callable[[], tuple[Any, ...]] = tuple
     choice_label: tuple[str, ...] = ()  # columns naming a record in a select; default: the title
     choosable: Any = None  # a WHERE clause for the records a select offers (the active ones)
+    # why a record cannot be edited as it stands (a sent quote, a done document), or None;
+    # the plugin's update service refuses with the same function, the pages hide the form
+    locked: Callable[[Any], str | None] | None = None
 
     def __post_init__(self):
         for attr in self.choice_label or (self.title_attr,):
@@ -208,6 +211,10 @@ class RecordType:
         """The page answering ``?q=`` with this record type's choices as JSON (None for a
         user who may not read them)."""
         return url_for(f"{self.blueprint}.{self.name}_choices") if self.may_read() else None
+
+    def lock_reason(self, record) -> str | None:
+        """Why ``record`` cannot be edited now, or None."""
+        return self.locked(record) if self.locked else None
 
     def may_read(self) -> bool:
         """Whether the current user holds this record type's read permission."""
@@ -333,8 +340,12 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
 
     def form_view(record_id=None):
         record = rt.get(record_id) if record_id is not None else None
+        reason = rt.lock_reason(record) if record is not None else None
+        if reason:
+            flash(reason, "error")
+            return redirect(url_for(f".{rt.name}_detail", record_id=_pk(record)))
         custom_fields = customfields.fields_for(rt.key)
-        errors, values = {}, request.form if request.method == "POST" else _values_of(record, rt)
+        errors, values, status = {}, request.form if request.method == "POST" else _values_of(record, rt), 422
         if request.method == "POST":
             data, errors = load_form(rt.schema(partial=record is not None))
             custom = {}
@@ -356,11 +367,14 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
                     return redirect(url_for(f".{rt.name}_detail", record_id=_pk(record)))
                 except ValidationFailed as exc:
                     errors = exc.errors
+                except TandemError as exc:  # a business rule: shown on the form, what was typed kept
+                    db.session.rollback()
+                    errors, status = {"_schema": [exc.message]}, exc.status
         elif record is not None:
             current = customfields.values_for(rt.key, [_pk(record)])[_pk(record)]
             values = {**values, **{customfields.PREFIX + k: v for k, v in current.items()}}
         return render_template("core/record_form.html", rt=rt, record=record, values=values,
-                               errors=errors, custom_fields=custom_fields), 422 if errors else 200
+                               errors=errors, custom_fields=custom_fields), status if errors else 200
 
     def export_view():
         try:

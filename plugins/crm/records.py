@@ -195,6 +195,7 @@ TASK = RecordType(
 QUOTE = RecordType(
     plugin="crm", blueprint="crm", name="quote", plural="quotes", model=Quote, schema=QuoteSchema,
     create=work.create_quote, update=work.update_quote, scope=rules.scope_quotes, title_attr="title",
+    locked=work.quote_lock,
     choice_label=("number",),
     columns=(Column("title", "Quote", sort="number", link=True), Column("deal_title", "Deal"),
              Column("state", "State", badge=True), Column("total", "Total", sort="total"),

@@ -353,11 +353,17 @@ def create_quote(data: dict) -> Quote:
     return quote
 
 
+def quote_lock(quote: Quote) -> str | None:
+    """Why ``quote`` cannot be changed (it is no longer a draft), or None."""
+    if quote.state == "draft":
+        return None
+    return f"Quote {quote.title} is {quote.state}; make a new version to change it."
+
+
 def update_quote(quote: Quote, data: dict) -> Quote:
     """Change a draft quote (its lines are replaced when ``lines`` is given)."""
-    if quote.state != "draft":
-        raise RuleViolation(f"quote {quote.title} is {quote.state}; make a new version to change it",
-                            code="quote_not_draft")
+    if reason := quote_lock(quote):
+        raise RuleViolation(reason, code="quote_not_draft")
     for key in ("currency", "valid_until", "notes"):
         if key in data:
             setattr(quote, key, data[key])

@@ -117,6 +117,7 @@ REORDER_RULE = RecordType(
 DOCUMENT = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="document", plural="documents", model=StockDocument,
     schema=DocumentSchema, create=services.create_document, update=services.update_document, title_attr="number",
+    locked=services.document_lock,
     load=lambda: (sa.orm.selectinload(StockDocument.lines).selectinload(DocumentLine.product),),
     columns=(Column("number", "Number", sort="number", link=True), Column("kind", "Kind", badge=True),
              Column("reference", "Reference", sort="reference"), Column("state", "State", sort="state", badge=True),
@@ -140,7 +141,7 @@ DOCUMENT = RecordType(
 PURCHASE_ORDER = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="purchase_order", plural="purchase_orders",
     model=PurchaseOrder, schema=PurchaseOrderSchema, create=services.create_purchase_order,
-    update=services.update_purchase_order, title_attr="number",
+    update=services.update_purchase_order, title_attr="number", locked=services.purchase_order_lock,
     columns=(Column("number", "Number", sort="number", link=True), Column("supplier_id", "Supplier", sort="supplier_id"),
              Column("state", "State", sort="state", badge=True), Column("expected_date", "Expected", sort="expected_date"),
              Column("currency", "Currency"), Column("total", "Total")),

@@ -257,3 +257,21 @@ def test_campaign_names_are_unique_and_a_campaign_keeps_its_own(api, admin):
     saved = admin.post(f"/crm/campaigns/{spring['id']}/edit", data={
         "name": "Spring fair", "starts_on": "2026-03-01", "ends_on": "2026-03-31", "csrf_token": token})
     assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
+
+
+def test_a_sent_quote_offers_no_edit_form(api, admin):
+    deal = api.post(f"{API}/deals", json={"title": "Locked quote deal"}).get_json()
+    quote = api.post(f"{API}/quotes", json={"deal_id": deal["id"], "notes": "as sent",
+                                            "lines": [{"description": "Licence", "unit_price": "10.00"}]}).get_json()
+    assert 'Edit</a>' in admin.get(f"/crm/quotes/{quote['id']}").get_data(as_text=True)
+    assert api.post(f"{API}/quotes/{quote['id']}/send").status_code == 200
+
+    detail = admin.get(f"/crm/quotes/{quote['id']}").get_data(as_text=True)
+    assert f'/crm/quotes/{quote["id"]}/edit' not in detail
+    token = csrf_from(admin.get(f"/crm/quotes/{quote['id']}"))
+    for method in ("get", "post"):
+        form = getattr(admin, method)(f"/crm/quotes/{quote['id']}/edit", data={"notes": "changed", "csrf_token": token})
+        assert form.status_code == 302 and form.headers["Location"].endswith(f"/crm/quotes/{quote['id']}")
+    shown = admin.get(f"/crm/quotes/{quote['id']}").get_data(as_text=True)
+    assert "is sent; make a new version to change it" in shown
+    assert api.get(f"{API}/quotes/{quote['id']}").get_json()["notes"] == "as sent"

@@ -203,3 +203,26 @@ def test_product_selects_offer_active_products_by_sku_and_name(inv_api, inv_admi
     # the supplier price still shows the retired product it is for
     edit = inv_admin.get(f"/inventory/supplier_prices/{price.get_json()['id']}/edit").get_data(as_text=True)
     assert f'<option value="{old["id"]}" selected>OLD-1 Retired widget</option>' in edit
+
+
+def test_a_rule_a_form_breaks_is_shown_on_the_form_and_a_received_order_has_none(inv_api, inv_admin):
+    wh, p = _setup(inv_api)
+    first, other = (inv_api.post("/api/v1/inventory/suppliers", json={"name": n}).get_json() for n in ("Acme", "Other"))
+    po = inv_api.post("/api/v1/inventory/purchase_orders", json={
+        "supplier_id": first["id"], "warehouse_id": wh["id"],
+        "lines": [{"product_id": p["id"], "quantity": "2", "unit_price": "5.00"}]}).get_json()
+    assert inv_api.post(f"/api/v1/inventory/purchase_orders/{po['id']}/confirm").status_code == 200
+
+    edit = f"/inventory/purchase_orders/{po['id']}/edit"
+    refused = inv_admin.post(edit, data={"csrf_token": csrf_from(inv_admin.get(edit)), "supplier_id": other["id"],
+                                         "warehouse_id": wh["id"], "notes": "typed"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Only a draft order can change supplier." in html and "typed</textarea>" in html  # the form, kept
+    assert inv_api.get(f"/api/v1/inventory/purchase_orders/{po['id']}").get_json()["supplier_id"] == first["id"]
+
+    line_id = po["lines"][0]["id"]
+    assert inv_api.post(f"/api/v1/inventory/purchase_orders/{po['id']}/receive",
+                        json={"quantities": {str(line_id): "2"}}).status_code == 200
+    assert edit not in inv_admin.get(f"/inventory/purchase_orders/{po['id']}").get_data(as_text=True)
+    assert inv_admin.get(edit).status_code == 302

@@ -9,13 +9,14 @@ from plugins.erp_inventory.services.catalog import (Availability, WarehouseAvail
                                                     update_product)
 from plugins.erp_inventory.services.documents import (DeliveryStatus, add_line, cancel_document, set_stock_level,
                                                       confirm_document, create_delivery, create_document,
-                                                      delivery_status, delivery_statuses, get_document, remove_line,
-                                                      update_document, validate_document)
+                                                      delivery_status, delivery_statuses, document_lock, get_document,
+                                                      remove_line, update_document, validate_document)
 from plugins.erp_inventory.services.purchasing import (add_purchase_line, cancel_purchase_order,
                                                        check_reorder, confirm_purchase_order,
                                                        create_purchase_order, create_reorder_rule,
                                                        create_supplier, create_supplier_price,
-                                                       get_purchase_order, preferred_price, receive_purchase_order,
+                                                       get_purchase_order, preferred_price, purchase_order_lock,
+                                                       receive_purchase_order,
                                                        replenish, update_purchase_order, update_reorder_rule,
                                                        update_supplier, update_supplier_price)
 from plugins.erp_inventory.services.reservations import (active_reservations, release_reservation,

@@ -108,10 +108,20 @@ def update_document(document: StockDocument, data: dict) -> StockDocument:
     return document
 
 
+def document_lock(document: StockDocument) -> str | None:
+    """Why ``document`` cannot be edited (it is no longer a draft), or None."""
+    return _state_problem(document, ("draft",), "changed")
+
+
+def _state_problem(document: StockDocument, states: tuple[str, ...], verb: str) -> str | None:
+    if document.state in states:
+        return None
+    return f"{document.number} is {document.state}: it cannot be {verb}."
+
+
 def _ensure_state(document: StockDocument, states: tuple[str, ...], verb: str) -> None:
-    if document.state not in states:
-        raise RuleViolation(f"{document.number} is {document.state}: it cannot be {verb}.",
-                            code="wrong_state", details={"state": document.state})
+    if reason := _state_problem(document, states, verb):
+        raise RuleViolation(reason, code="wrong_state", details={"state": document.state})
 
 
 def _product(product_id: int) -> Product:

@@ -224,10 +224,17 @@ def create_purchase_order(data: dict) -> PurchaseOrder:
     return order
 
 
+def purchase_order_lock(order: PurchaseOrder) -> str | None:
+    """Why ``order`` cannot be edited (it is received or cancelled), or None."""
+    if order.state in ("received", "cancelled"):
+        return f"{order.number} is {order.state}: it cannot change."
+    return None
+
+
 def update_purchase_order(order: PurchaseOrder, data: dict) -> PurchaseOrder:
     """Change the expected date or notes (any open order), or the supplier (a draft)."""
-    if order.state in ("received", "cancelled"):
-        raise RuleViolation(f"{order.number} is {order.state}: it cannot change.", code="wrong_state")
+    if reason := purchase_order_lock(order):
+        raise RuleViolation(reason, code="wrong_state")
     if "supplier_id" in data and data["supplier_id"] != order.supplier_id:
         if order.state != "draft":
             raise RuleViolation("Only a draft order can change supplier.", code="wrong_state")
