@@ -57,6 +57,7 @@ WAREHOUSE = RecordType(
 LOCATION = RecordType(
     plugin="inventory", blueprint="erp_inventory", name="location", plural="locations", model=Location,
     schema=LocationSchema, create=services.create_location, update=services.update_location,
+    locked=services.location_lock,
     columns=(Column("name", "Name", sort="name", link=True), Column("kind", "Kind", sort="kind", badge=True),
              Column("active", "Active")),
     form=(FormField("name", "Name", required=True, help="Shelf or zone; the warehouse code is added in front"),

@@ -119,10 +119,15 @@ def create_location(data: dict) -> Location:
     return location
 
 
+def location_lock(location: Location) -> str | None:
+    """Why ``location`` cannot be edited (a virtual one: suppliers, customers...), or None."""
+    return None if location.is_internal else f"{location.name} is a virtual location and cannot be changed."
+
+
 def update_location(location: Location, data: dict) -> Location:
     """Rename or (de)activate an internal location; virtual locations do not change."""
-    if not location.is_internal:
-        raise RuleViolation(f"{location.name} is a virtual location and cannot be changed.", code="virtual_location")
+    if reason := location_lock(location):
+        raise RuleViolation(reason, code="virtual_location")
     if "warehouse_id" in data and data["warehouse_id"] != location.warehouse_id:
         raise ValidationFailed({"warehouse_id": ["A location cannot move to another warehouse."]})
     if "name" in data:
