@@ -43,16 +43,26 @@ class FormField:
     # the key of the record type the field links to ("crm.account"): a select of its first
     # records that the page's script lets the user search (see RecordType.choices)
     relation: str | None = None
+    # the label of a value the record holds that options() no longer offers (an owner who
+    # left: "Bob (inactive)"); without it the value names itself
+    held_label: Callable[[str], str | None] | None = None
 
     def __post_init__(self):
         if self.relation:
             object.__setattr__(self, "kind", "select")
 
     def choices(self, chosen=None) -> list[tuple[str, str]] | None:
-        """The select's options: a relation's first records and ``chosen``, else ``options()``."""
+        """The select's options: a relation's first records, else ``options()``; with the
+        value the record holds (``chosen``) always among them, so saving keeps it."""
         if self.relation:
             return record_type(self.relation).choices(chosen=chosen)
-        return self.options() if self.options else None
+        if not self.options:
+            return None
+        options = [(o, o) if isinstance(o, str) else o for o in self.options()]
+        held = "" if chosen is None or self.kind != "select" else str(chosen)
+        if held and held not in {str(value) for value, _ in options}:
+            options.append((held, (self.held_label(held) if self.held_label else None) or held))
+        return options
 
     @property
     def choices_url(self) -> str | None:
@@ -201,7 +211,7 @@ class RecordType:
             found = found.order_by(*label_columns, pk).limit(limit)
             pairs = [_choice(row) for row in db.session.execute(found)]
         listed = {int(value) for value, _ in pairs}
-        missing = {_as_id(v) for v in (chosen if isinstance(chosen, (list, tuple, set)) else (chosen,))}
+        missing = {record_id_of(v) for v in (chosen if isinstance(chosen, (list, tuple, set)) else (chosen,))}
         missing -= listed | {None}
         if missing:
             pairs += [_choice(row) for row in db.session.execute(stmt.where(pk.in_(missing)).order_by(pk))]
@@ -236,13 +246,24 @@ def _choice(row) -> tuple[str, str]:
     return str(row[0]), " ".join(str(v) for v in row[1:] if v not in (None, ""))
 
 
-def _as_id(value) -> int | None:
+def record_id_of(value) -> int | None:
     """A form's value as a record id, or None when it cannot be one (the form shows that error)."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**31 else None  # ids are 32-bit integers in PostgreSQL
+
+
+def held_record_label(model, label: Callable[[Any], str], note: str = "inactive") -> Callable[[str], str | None]:
+    """A ``FormField.held_label`` for a select of ``model`` records: the held record's label
+    and why it is not offered any more ("Bob (inactive)")."""
+    def held(value: str) -> str | None:
+        record_id = record_id_of(value)
+        record = db.session.get(model, record_id) if record_id else None
+        return f"{label(record)} ({note})" if record is not None else None
+
+    return held
 
 
 def record_type(key: str) -> RecordType:

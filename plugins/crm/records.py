@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from core.auth.models import User
 from core.db import db
-from core.records import Column, FormField, RecordType
+from core.records import Column, FormField, RecordType, held_record_label
 from plugins.crm import rules, services, work
 from plugins.crm.models import (ACTIVITY_KINDS, CASE_PRIORITIES, CASE_STATUSES, CHANNELS, CURRENCIES,
                                 INDUSTRIES, LEAD_STATUSES, SIZES, SOURCES, Account, Activity,
@@ -29,6 +29,9 @@ def _users():
         sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))]
 
 
+_user_who_left = held_record_label(User, lambda user: user.name)  # an owner deactivated since
+
+
 def _choices(values):
     return lambda: [(v, v) for v in values]
 
@@ -40,7 +43,7 @@ def _stages():
         sa.select(Stage, Pipeline.name).join(Pipeline).order_by(Pipeline.name, Stage.position))]
 
 
-OWNER = FormField("owner_id", "Owner", "select", options=_users)
+OWNER = FormField("owner_id", "Owner", "select", options=_users, held_label=_user_who_left)
 scope_accounts = rules.scope_by(Account.owner_id)
 scope_contacts = rules.scope_by(Contact.owner_id)
 scope_deals = rules.scope_by(Deal.owner_id)
@@ -179,7 +182,7 @@ TASK = RecordType(
     columns=(Column("title", "Task", sort="title", link=True), Column("due_on", "Due", sort="due_on"),
              Column("assignee_name", "Assignee"), Column("state", "State", badge=True)),
     form=(FormField("title", "Task", required=True), FormField("due_on", "Due", "date"),
-          FormField("assignee_id", "Assignee", "select", options=_users),
+          FormField("assignee_id", "Assignee", "select", options=_users, held_label=_user_who_left),
           FormField("done", "Done", "checkbox"), FormField("notes", "Notes", "textarea"),
           FormField("contact_id", "Contact", relation="crm.contact"),
           FormField("account_id", "Account", relation="crm.account"),
@@ -268,7 +271,7 @@ TEAM = RecordType(
     columns=(Column("name", "Name", sort="name", link=True), Column("manager_name", "Manager"),
              Column("member_names", "Members")),
     form=(FormField("name", "Name", required=True),
-          FormField("manager_id", "Manager", "select", options=_users),
+          FormField("manager_id", "Manager", "select", options=_users, held_label=_user_who_left),
           FormField("member_ids", "Members", "multiselect", options=_users)),
     search=(Team.name,), sortable={"id": Team.id, "name": Team.name}, default_sort="name",
     detail_fields=(("name", "Name"), ("manager_name", "Manager"), ("member_names", "Members")),

@@ -633,6 +633,8 @@ def create_case(data: dict) -> Case:
 
 def update_case(case: Case, data: dict) -> Case:
     """Change a case's fields (not its resolution: see ``resolve_case``)."""
+    if data.get("status") == case.status:  # the status it has is no change (a resolved case re-saved)
+        data = {k: v for k, v in data.items() if k != "status"}
     _apply(case, _case_data(data), CASE_FIELDS)
     db.session.flush()
     return case

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from core.db import db
-from core.records import Column, FormField, RecordType
+from core.records import Column, FormField, RecordType, held_record_label
 from plugins.erp_finance import ledger, parties
 from plugins.erp_finance.models import (ACCOUNT_TYPES, JOURNAL_TYPES, Account, Customer,
                                         ExchangeRate, FiscalYear, Journal, PaymentTerm, Supplier, Tax)
@@ -16,6 +16,10 @@ def account_options(include_control: bool = True) -> list[tuple[int, str]]:
     if not include_control:
         stmt = stmt.where(Account.control.is_(None))
     return [(i, f"{code} {name}") for i, code, name in db.session.execute(stmt.order_by(Account.code))]
+
+
+# an account a record holds that the select no longer offers (inactive, or a control account)
+_held_account = held_record_label(Account, lambda a: f"{a.code} {a.name}", note="not offered")
 
 
 def term_options() -> list[tuple[int, str]]:
@@ -41,7 +45,8 @@ def _party_type(model, schema, name, plural, create, update, blueprint="erp_fina
               FormField("currency", "Currency", "select", options=currency_options),
               FormField("payment_terms_days", "Payment terms (days)", "number",
                         help="Used when no payment term is chosen"),
-              FormField("payment_term_id", "Payment term", "select", options=term_options),
+              FormField("payment_term_id", "Payment term", "select", options=term_options,
+                        held_label=held_record_label(PaymentTerm, lambda t: t.name)),
               FormField("credit_limit", "Credit limit", "text", help="0 means no credit")),
         search=(model.name, model.tax_id, model.email),
         sortable={"id": model.id, "name": model.name, "currency": model.currency,
@@ -89,7 +94,7 @@ JOURNAL = RecordType(
                     options=lambda: [(t, t.capitalize()) for t in JOURNAL_TYPES]),
           FormField("refund_code", "Credit note code", help="Sales and purchase journals: RINV"),
           FormField("default_account_id", "Bank/cash account", "select",
-                    options=lambda: account_options(False)),
+                    options=lambda: account_options(False), held_label=_held_account),
           FormField("active", "Active", "checkbox")),
     search=(Journal.code, Journal.name), title_attr="name",
     sortable={"id": Journal.id, "code": Journal.code, "name": Journal.name, "type": Journal.type},
@@ -107,7 +112,7 @@ TAX = RecordType(
           FormField("scope", "Used on", "select", required=True,
                     options=lambda: [("sale", "Sales"), ("purchase", "Purchases")]),
           FormField("account_id", "Tax account", "select", required=True,
-                    options=lambda: account_options(False)),
+                    options=lambda: account_options(False), held_label=_held_account),
           FormField("active", "Active", "checkbox")),
     search=(Tax.name,), sortable={"id": Tax.id, "name": Tax.name, "rate": Tax.rate},
     filters={"scope": Tax.scope}, default_sort="name",

@@ -100,3 +100,27 @@ def test_an_id_out_of_range_is_a_form_error_not_a_500(app, admin):
         response = admin.post("/crm/contacts/new", data={"name": name, "account_id": str(10**20),
                                                          "csrf_token": token})
         assert response.status_code == 422, name
+
+
+def test_a_record_keeps_an_owner_who_left_and_a_status_no_longer_offered(app, admin, api, crm_users):
+    """A select offering active users only (or a state set by an action) still shows, and
+    saves back, the value the record holds."""
+    from core.db import db, transaction
+    from core.auth.models import User
+
+    ids, _clients = crm_users
+    account = api.post(f"{API}/accounts", json={"name": "Left Behind Ltd", "owner_id": ids["bob"]}).get_json()
+    with app.app_context(), transaction():
+        db.session.get(User, ids["bob"]).active = False
+    page = admin.get(f"/crm/accounts/{account['id']}/edit").get_data(as_text=True)
+    assert (str(ids["bob"]), "Bob (inactive)", True) in _options(page, "f-owner_id")
+    form = {"name": "Left Behind Ltd", "owner_id": str(ids["bob"]), "csrf_token": csrf_from(admin.get("/crm/accounts/new"))}
+    assert admin.post(f"/crm/accounts/{account['id']}/edit", data=form).status_code == 302
+    assert api.get(f"{API}/accounts/{account['id']}").get_json()["owner_id"] == ids["bob"]
+    new = admin.get("/crm/accounts/new").get_data(as_text=True)
+    assert str(ids["bob"]) not in [value for value, _, _ in _options(new, "f-owner_id")]  # not offered anew
+
+    lead = api.post(f"{API}/leads", json={"name": "Robin", "company": "Held Co"}).get_json()
+    assert api.post(f"{API}/leads/{lead['id']}/convert", json={}).status_code == 200
+    converted = admin.get(f"/crm/leads/{lead['id']}/edit").get_data(as_text=True)
+    assert ("converted", "converted", True) in _options(converted, "f-status")

@@ -171,3 +171,31 @@ def test_party_selects_keep_a_party_past_the_first_and_find_it_by_typing(fapp, f
 
     found = fadmin.get("/finance/suppliers/choices?q=zed").get_json()["choices"]
     assert found == [{"value": str(zed_id), "label": "Zed Parts"}]
+
+
+def test_a_payment_term_retired_since_stays_on_the_records_that_hold_it(fapp, fapi, fadmin):
+    from plugins.erp_finance.models import PaymentTerm
+
+    from core.db import transaction
+
+    term = fapi.post("/api/v1/finance/payment-terms", json={"name": "Net 45 (old)", "schedule": "100% 45d"})
+    assert term.status_code == 201, term.get_json()
+    term_id = term.get_json()["id"]
+    customer = fapi.post("/api/v1/finance/customers", json={"name": "Held Terms Ltd", "payment_term_id": term_id})
+    assert customer.status_code == 201, customer.get_json()
+    customer = customer.get_json()
+    invoice = fapi.post("/api/v1/finance/invoices", json={
+        "customer_id": customer["id"], "date": "2026-03-10", "payment_term_id": term_id,
+        "lines": [{"description": "Desk", "quantity": "1", "unit_price": "10.00"}]}).get_json()
+    with fapp.app_context(), transaction():
+        db.session.get(PaymentTerm, term_id).active = False
+
+    edit = fadmin.get(f"/finance/customers/{customer['id']}/edit").get_data(as_text=True)
+    assert f'<option value="{term_id}" selected>Net 45 (old) (inactive)</option>' in edit
+    assert post_form(fadmin, f"/finance/customers/{customer['id']}/edit", {
+        "name": "Held Terms Ltd", "currency": "EUR", "payment_term_id": str(term_id),
+        "payment_terms_days": "30", "credit_limit": "0"}).status_code == 302
+    assert fapi.get(f"/api/v1/finance/customers/{customer['id']}").get_json()["payment_term_id"] == term_id
+    # a hand-written form (the invoice's) keeps it too
+    invoice_form = fadmin.get(f"/finance/invoices/{invoice['id']}/edit").get_data(as_text=True)
+    assert f'<option value="{term_id}" selected>' in invoice_form
