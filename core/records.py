@@ -53,15 +53,16 @@ class FormField:
 
     def choices(self, chosen=None) -> list[tuple[str, str]] | None:
         """The select's options: a relation's first records, else ``options()``; with the
-        value the record holds (``chosen``) always among them, so saving keeps it."""
+        value(s) the record holds (``chosen``) always among them, so saving keeps them."""
         if self.relation:
             return record_type(self.relation).choices(chosen=chosen)
         if not self.options:
             return None
         options = [(o, o) if isinstance(o, str) else o for o in self.options()]
-        held = "" if chosen is None or self.kind != "select" else str(chosen)
-        if held and held not in {str(value) for value, _ in options}:
-            options.append((held, (self.held_label(held) if self.held_label else None) or held))
+        held = chosen if isinstance(chosen, (list, tuple)) else [chosen]  # a multiselect holds several
+        offered = {str(value) for value, _ in options}
+        for value in (str(v) for v in held if v not in (None, "") and str(v) not in offered):
+            options.append((value, (self.held_label(value) if self.held_label else None) or value))
         return options
 
     @property

@@ -272,7 +272,7 @@ TEAM = RecordType(
              Column("member_names", "Members")),
     form=(FormField("name", "Name", required=True),
           FormField("manager_id", "Manager", "select", options=_users, held_label=_user_who_left),
-          FormField("member_ids", "Members", "multiselect", options=_users)),
+          FormField("member_ids", "Members", "multiselect", options=_users, held_label=_user_who_left)),
     search=(Team.name,), sortable={"id": Team.id, "name": Team.name}, default_sort="name",
     detail_fields=(("name", "Name"), ("manager_name", "Manager"), ("member_names", "Members")),
 )

@@ -124,3 +124,21 @@ def test_a_record_keeps_an_owner_who_left_and_a_status_no_longer_offered(app, ad
     assert api.post(f"{API}/leads/{lead['id']}/convert", json={}).status_code == 200
     converted = admin.get(f"/crm/leads/{lead['id']}/edit").get_data(as_text=True)
     assert ("converted", "converted", True) in _options(converted, "f-status")
+
+
+def test_a_team_keeps_a_member_who_left_when_saved_as_it_stands(app, admin, api, crm_users):
+    from core.db import db, transaction
+    from core.auth.models import User
+    from plugins.crm.models import Team
+
+    ids, _clients = crm_users
+    with app.app_context():
+        team_id = db.session.scalar(sa.select(Team.id).where(Team.name == "North"))
+    with app.app_context(), transaction():
+        db.session.get(User, ids["ann"]).active = False
+    page = admin.get(f"/crm/teams/{team_id}/edit").get_data(as_text=True)
+    assert re.search(rf'value="{ids["ann"]}"\s+checked>\s*<label[^>]*>Ann \(inactive\)</label>', page)
+    form = {"name": "North", "manager_id": str(ids["meg"]), "member_ids": [str(ids["ann"])],
+            "csrf_token": csrf_from(admin.get("/crm/teams/new"))}
+    assert admin.post(f"/crm/teams/{team_id}/edit", data=form).status_code == 302
+    assert api.get(f"{API}/teams/{team_id}").get_json()["member_ids"] == [ids["ann"]]
