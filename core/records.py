@@ -218,6 +218,14 @@ class RecordType:
             pairs += [_choice(row) for row in db.session.execute(stmt.where(pk.in_(missing)).order_by(pk))]
         return pairs
 
+    def ids_named(self, name: str, limit: int = 2) -> list[int]:
+        """Ids of the records whose label (its first column) is ``name``, in any case."""
+        pk = sa.inspect(self.model).primary_key[0]
+        label = getattr(self.model, (self.choice_label or (self.title_attr,))[0])
+        stmt = sa.select(pk).where(sa.func.lower(label) == name.strip().lower())
+        stmt = self.scope(stmt) if self.scope else stmt
+        return list(db.session.scalars(stmt.order_by(pk).limit(limit)))
+
     def choices_url(self) -> str | None:
         """The page answering ``?q=`` with this record type's choices as JSON (None for a
         user who may not read them)."""
@@ -454,10 +462,15 @@ def import_records(rt: RecordType, text: str, mapping: dict[str, str] | None = N
     """Create ``rt`` records from CSV text through the plugin's service (see core.csvio).
 
     Columns are the API's field names (what the export writes), ``custom.<name>`` for
-    custom fields; ``mapping`` renames other headers. All-or-nothing unless told otherwise.
+    custom fields; ``mapping`` renames other headers. A link to another record (a
+    contact's ``account_id``) takes its id or its name. All-or-nothing unless told otherwise.
     """
     custom_columns = {customfields.PREFIX + f.name: _custom_column(f) for f in customfields.fields_for(rt.key)}
-    schema = type(rt.schema.__name__ + "Import", (rt.schema,), custom_columns)()
+    base_fields = rt.schema().load_fields
+    links = {f.name: _LinkColumn(record_type(f.relation), required=base_fields[f.name].required,
+                                 allow_none=base_fields[f.name].allow_none)
+             for f in rt.form if f.relation and f.name in base_fields}
+    schema = type(rt.schema.__name__ + "Import", (rt.schema,), {**links, **custom_columns})()
 
     def create(data: dict):
         # marshmallow loads the dotted "custom.<name>" columns as a nested "custom" dict
@@ -467,6 +480,29 @@ def import_records(rt: RecordType, text: str, mapping: dict[str, str] | None = N
         return record
 
     return import_csv(text, schema, create, mapping, all_or_nothing, progress)
+
+
+class _LinkColumn(ma.fields.Field):
+    """A CSV column linking to another record: its id, or its name (the label a select
+    shows, SKU for products), matched in any case within what the importer may see."""
+
+    def __init__(self, target: RecordType, **kwargs):
+        super().__init__(**kwargs)
+        self.target = target
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        if text.isdigit():
+            number = record_id_of(text)
+            if number is None:
+                raise ma.ValidationError(f"{text} cannot be an id.")
+            return number
+        found = self.target.ids_named(text)
+        if len(found) == 1:
+            return found[0]
+        what = self.target.label.lower()
+        raise ma.ValidationError(f"No {what} is named “{text}”." if not found else
+                                 f"More than one {what} is named “{text}”: give its id.")
 
 
 def _custom_column(field) -> ma.fields.Field:

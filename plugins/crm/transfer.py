@@ -5,7 +5,8 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from core.csvio import ImportReport, attr_columns, import_csv, to_csv
+from core import records
+from core.csvio import ImportReport, attr_columns, to_csv
 from core.db import db
 from core.errors import NotFound
 from plugins.crm.records import TRANSFERABLE
@@ -40,13 +41,9 @@ def export_csv(kind: str, args: dict | None = None) -> str:
 
 def import_records(kind: str, text: str, mapping: dict | None = None, all_or_nothing: bool = True,
                    progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Create ``kind`` records from CSV; all-or-nothing by default (see ``core.csvio``)."""
-    rt = _record_type(kind)
-    return import_csv(text, rt.schema(), rt.create, mapping=mapping, all_or_nothing=all_or_nothing,
-                      progress=progress)
+    """Create ``kind`` records from CSV as every record type's import does (custom fields, links
+    by name; see ``core.records.import_records``); all-or-nothing by default."""
+    return records.import_records(_record_type(kind), text, mapping, all_or_nothing, progress)
 
 
-def parse_mapping(text: str) -> dict[str, str]:
-    """``"Company=name, E-mail=email"`` (or one a line) as a mapping."""
-    pairs = [p for line in (text or "").splitlines() for p in line.split(",")]
-    return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in pairs) if k.strip() and v.strip()}
+parse_mapping = records.parse_mapping

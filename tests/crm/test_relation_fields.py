@@ -142,3 +142,30 @@ def test_a_team_keeps_a_member_who_left_when_saved_as_it_stands(app, admin, api,
             "csrf_token": csrf_from(admin.get("/crm/teams/new"))}
     assert admin.post(f"/crm/teams/{team_id}/edit", data=form).status_code == 302
     assert api.get(f"{API}/teams/{team_id}").get_json()["member_ids"] == [ids["ann"]]
+
+
+def test_a_csv_import_links_records_by_name_or_id(app, api, admin):
+    acme = api.post(f"{API}/accounts", json={"name": "Acme Tools"}).get_json()
+    for _ in range(2):
+        api.post(f"{API}/accounts", json={"name": "Twin Co"})
+    text = ("name,account_id\nAda,acme tools\nBob,%d\n" % acme["id"])
+    report = api.post(f"{API}/import/contacts", json={"csv": text}).get_json()
+    assert report["created"] == 2, report
+    contacts = api.get(f"{API}/contacts?account_id={acme['id']}").get_json()["items"]
+    assert sorted(c["name"] for c in contacts) == ["Ada", "Bob"]
+
+    bad = "name,account_id\nCy,Nobody Inc\nDee,Twin Co\nEd,99999999999999\n"
+    refused = api.post(f"{API}/import/contacts", json={"csv": bad})
+    assert refused.status_code == 422
+    errors = {e["line"]: e["errors"]["account_id"][0] for e in refused.get_json()["report"]["errors"]}
+    assert errors == {2: "No account is named “Nobody Inc”.",
+                      3: "More than one account is named “Twin Co”: give its id.",
+                      4: "99999999999999 cannot be an id."}
+    # the generic import page of a record type takes names too (deals link accounts)
+    page = admin.get("/crm/deals/import")
+    assert "takes the linked record's id or its name" in page.get_data(as_text=True)
+    imported = admin.post("/crm/deals/import", data={"text": "title,account_id\nBig order,Acme Tools\n",
+                                                      "csrf_token": csrf_from(page)})
+    assert imported.status_code == 200
+    deals = api.get(f"{API}/deals?account_id={acme['id']}").get_json()["items"]
+    assert [d["title"] for d in deals] == ["Big order"]
