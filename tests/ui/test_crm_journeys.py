@@ -62,5 +62,7 @@ def test_typing_in_a_relation_finds_an_account_the_select_does_not_list(sign_in,
         page.fill("#f-account_id-search", "zeta")
     page.wait_for_function("() => document.querySelector('#f-account_id').selectedOptions[0].text === 'Zeta Logistics'")
     shot(page, "relation-search")
+    page.press("#f-account_id-search", "ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "f-account_id"
     follow(page, "form.form button[type=submit]")
     assert "Zoe Browser" in page.content() and "Zeta Logistics" in page.content()

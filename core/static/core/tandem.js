@@ -135,12 +135,16 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(ask, SEARCH_DELAY_MS);
     });
-    // Enter in the box searches at once instead of submitting the form half-filled.
+    // Enter in the box searches at once instead of submitting the form half-filled;
+    // the down arrow goes on to the select, to pick among what was found.
     box.addEventListener("keydown", function (event) {
       if (event.key === "Enter") {
         event.preventDefault();
         window.clearTimeout(timer);
         ask();
+      } else if (event.key === "ArrowDown") {
+        event.preventDefault();
+        select.focus();
       }
     });
   }
