@@ -10,10 +10,12 @@ import sqlalchemy as sa
 
 from core.csvio import ImportReport, attr_columns, csv_response, import_csv, to_csv
 from core.db import db
+from core.records import import_records
 from plugins.erp_inventory import services
 from plugins.erp_inventory.models import Product
+from plugins.erp_inventory.records import PRODUCT
 from plugins.erp_inventory.reports import stock_levels_query
-from plugins.erp_inventory.schemas import ProductSchema, StockLineImportSchema
+from plugins.erp_inventory.schemas import StockLineImportSchema
 
 PRODUCT_COLUMNS = ("sku", "name", "description", "category", "unit", "type", "sale_price", "cost",
                    "barcode", "active")
@@ -21,8 +23,9 @@ STOCK_COLUMNS = ("sku", "warehouse_code", "on_hand", "reserved", "available", "a
 
 
 def import_products(text: str, progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Create one product per CSV row (headers: product fields); nothing when a row is bad."""
-    return import_csv(text, ProductSchema(), services.create_product, progress=progress)
+    """Create one product per CSV row (headers: product fields and custom fields, as every
+    record type's import: ``core.records.import_records``); nothing when a row is bad."""
+    return import_records(PRODUCT, text, progress=progress)
 
 
 def import_stock(text: str, progress: Callable[[int], None] | None = None) -> ImportReport:
