@@ -59,9 +59,8 @@ class FormField:
         if not self.options:
             return None
         options = [(o, o) if isinstance(o, str) else o for o in self.options()]
-        held = chosen if isinstance(chosen, (list, tuple)) else [chosen]  # a multiselect holds several
         offered = {str(value) for value, _ in options}
-        for value in (str(v) for v in held if v not in (None, "") and str(v) not in offered):
+        for value in (str(v) for v in _held_values(chosen) if str(v) not in offered):
             options.append((value, (self.held_label(value) if self.held_label else None) or value))
         return options
 
@@ -120,6 +119,16 @@ class RecordType:
                                 "name the columns a select shows with choice_label")
 
     @property
+    def pk(self):
+        """The primary key column."""
+        return sa.inspect(self.model).primary_key[0]
+
+    @property
+    def label_columns(self) -> list:
+        """The columns naming a record in a select: ``choice_label``, else the title."""
+        return [getattr(self.model, a) for a in self.choice_label or (self.title_attr,)]
+
+    @property
     def key(self) -> str:
         """The record type's name for custom fields and the like: ``crm.account``."""
         return f"{self.plugin}.{self.name}"
@@ -165,8 +174,7 @@ class RecordType:
 
     def get(self, record_id: int):
         """The record by id, within the user's scope, or ``NotFound``."""
-        pk = sa.inspect(self.model).primary_key[0]
-        record = db.session.scalar(self.query().where(pk == record_id))
+        record = db.session.scalar(self.query().where(self.pk == record_id))
         if record is None:
             raise NotFound(f"{self.label} {record_id} not found")
         return record
@@ -201,8 +209,7 @@ class RecordType:
         lines) where those did not reach it, so that saving a form never drops a link its
         select could not list. A user without the read permission gets ``chosen`` only.
         """
-        pk = sa.inspect(self.model).primary_key[0]
-        label_columns = [getattr(self.model, a) for a in self.choice_label or (self.title_attr,)]
+        pk, label_columns = self.pk, self.label_columns
         stmt = sa.select(pk, *label_columns)
         stmt = self.scope(stmt) if self.scope else stmt
         pairs = []
@@ -212,19 +219,16 @@ class RecordType:
             found = found.order_by(*label_columns, pk).limit(limit)
             pairs = [_choice(row) for row in db.session.execute(found)]
         listed = {int(value) for value, _ in pairs}
-        missing = {record_id_of(v) for v in (chosen if isinstance(chosen, (list, tuple, set)) else (chosen,))}
-        missing -= listed | {None}
+        missing = {record_id_of(v) for v in _held_values(chosen)} - listed - {None}
         if missing:
             pairs += [_choice(row) for row in db.session.execute(stmt.where(pk.in_(missing)).order_by(pk))]
         return pairs
 
     def ids_named(self, name: str, limit: int = 2) -> list[int]:
         """Ids of the records whose label (its first column) is ``name``, in any case."""
-        pk = sa.inspect(self.model).primary_key[0]
-        label = getattr(self.model, (self.choice_label or (self.title_attr,))[0])
-        stmt = sa.select(pk).where(sa.func.lower(label) == name.strip().lower())
+        stmt = sa.select(self.pk).where(sa.func.lower(self.label_columns[0]) == name.strip().lower())
         stmt = self.scope(stmt) if self.scope else stmt
-        return list(db.session.scalars(stmt.order_by(pk).limit(limit)))
+        return list(db.session.scalars(stmt.order_by(self.pk).limit(limit)))
 
     def choices_url(self) -> str | None:
         """The page answering ``?q=`` with this record type's choices as JSON (None for a
@@ -249,6 +253,12 @@ class RecordType:
             extra["updated_since"] = UtcDateTime(metadata={
                 "description": "Only records changed at or after this time (UTC, ISO 8601)"})
         return type(f"{self.model.__name__}ListArgs", (ListArgs,), extra)
+
+
+def _held_values(chosen) -> list:
+    """The value(s) a form holds: one for a select, several for a multiselect or a table's lines."""
+    values = chosen if isinstance(chosen, (list, tuple, set)) else [chosen]
+    return [v for v in values if v not in (None, "")]
 
 
 def _choice(row) -> tuple[str, str]:
@@ -277,10 +287,10 @@ def held_record_label(model, label: Callable[[Any], str], note: str = "inactive"
 
 def record_type(key: str) -> RecordType:
     """The record type given pages under ``key`` (``crm.account``)."""
-    for rt in RECORD_TYPES:
-        if rt.key == key:
-            return rt
-    raise LookupError(f"no record type {key!r} has pages")
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise LookupError(f"no record type {key!r} has pages") from None
 
 
 def _arg_field(column, name: str) -> ma.fields.Field:
@@ -325,6 +335,7 @@ def search_records(rt: RecordType, query: str, limit: int, kind: str,
 
 #: Every record type given pages, so suite-wide checks (escaping, CSV safety) cover all.
 RECORD_TYPES: list[RecordType] = []
+_BY_KEY: dict[str, RecordType] = {}
 
 EXPORT_LIMIT = 100_000
 
@@ -338,6 +349,7 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
     base = f"/{rt.plural}"
     args_schema = rt.list_args_schema()()
     RECORD_TYPES.append(rt)
+    _BY_KEY[rt.key] = rt
 
     def list_args() -> tuple[dict, Any]:
         """The list's arguments from the query string, and its query (custom filters too)."""
@@ -582,9 +594,8 @@ def _with_custom(rt: RecordType, records: list) -> list:
 
 def custom_filtered(rt: RecordType, stmt, filters: dict[str, str]):
     """Narrow ``stmt`` to records whose custom values equal ``filters``."""
-    pk = sa.inspect(rt.model).primary_key[0]
     for ids in customfields.filter_ids(rt.key, filters):
-        stmt = stmt.where(pk.in_(ids))
+        stmt = stmt.where(rt.pk.in_(ids))
     return stmt
 
 
