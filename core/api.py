@@ -153,6 +153,7 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(keys=ma.fields.String(), metadata={
         "description": "Field -> messages (422 only); nested fields nest"})
     details = ma.fields.Dict(metadata={"description": "More about a refusal, where there is more"})
+    state = ma.fields.String(metadata={"description": "The state the record really is in (409 invalid_state)"})
     report = ma.fields.Dict(metadata={"description": "A refused CSV import: rows read, bad rows (422)"})
 
 

@@ -21,6 +21,7 @@ from core.db import configure_engine_events, db, init_read_engine, keep_loaded_o
 from core.errors import TandemError
 from core.permissions import LOGGED_IN, PUBLIC, permission_of
 from core.registry import Registry, build_plugin_manager, discover
+from core.states import watch_state_changes
 from core.ui import init_ui
 
 csrf = CSRFProtect()
@@ -111,6 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # payloads keep their fields' order
     db.init_app(app)
     keep_loaded_objects()
+    watch_state_changes()
     install_audit_trail()
     with app.app_context():
         configure_engine_events(db.engine)

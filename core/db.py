@@ -114,7 +114,7 @@ def read_session() -> Session:
     from flask import has_request_context
 
     engine = current_app.extensions.get(READ_ENGINE)
-    if engine is None or not has_request_context() or _writing_request():
+    if engine is None or not has_request_context() or writing_request():
         return db.session
     if "tandem_read_session" not in g:
         g.tandem_read_session = Session(bind=engine, autoflush=False, expire_on_commit=False)
@@ -160,7 +160,8 @@ def _close_read_session(_exc=None) -> None:
         session.close()
 
 
-def _writing_request() -> bool:
+def writing_request() -> bool:
+    """Whether the current request writes (POST, PUT, PATCH, DELETE): its transaction begins IMMEDIATE on SQLite."""
     from flask import has_request_context, request
 
     return has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE")
@@ -192,7 +193,7 @@ def configure_engine_events(engine: sa.Engine, read_only: bool = False) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing_request() else "BEGIN")
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):
