@@ -130,6 +130,8 @@ class Lead(Owned, Timestamped, db.Model):
     """Someone who showed interest and is not qualified yet."""
 
     __tablename__ = "crm_lead"
+    __state__ = "status"
+    __state_columns__ = ("status", "converted_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -203,6 +205,8 @@ class Deal(Owned, Timestamped, db.Model):
                       # the forecast reads the open stages' deals from the index alone
                       sa.Index("ix_crm_deal_forecast", "stage_id", "expected_close", "currency", "amount",
                                "probability", "owner_id"))
+    __state__ = "status"  # open, won or lost: read from its stage
+    __state_columns__ = ("stage_id", "won_at", "lost_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -309,6 +313,8 @@ class Quote(Timestamped, db.Model):
 
     __tablename__ = "crm_quote"
     __table_args__ = (sa.UniqueConstraint("number", "version"),)
+    __state__ = "state"
+    __state_columns__ = ("state", "decided_at", "sent_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(30), index=True)
@@ -360,6 +366,8 @@ class Case(Owned, Timestamped, db.Model):
     """A service ticket from a customer."""
 
     __tablename__ = "crm_case"
+    __state__ = "status"
+    __state_columns__ = ("status", "resolved_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(sa.String(300))

@@ -19,12 +19,13 @@ from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, TandemError, ValidationFailed
 from core.events import emit
 from core.records import ensure_unique
+from core.states import lock, state_change
 from core.registry import current_registry
 from plugins.crm import rules
 from plugins.crm.hookspecs import (AccountChanged, CaseResolved, ContactChanged, DealLost,
                                    DealStageChanged, DealToWin, DealWon)
-from plugins.crm.models import (Account, Activity, CaptureAttempt, Campaign, Case, Contact, Deal,
-                                Lead, Pipeline, Stage, Task, Team)
+from plugins.crm.models import (CASE_STATUSES, LEAD_STATUSES, Account, Activity, CaptureAttempt, Campaign,
+                                Case, Contact, Deal, Lead, Pipeline, Stage, Task, Team)
 
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "address", "phone", "tags", "owner_id")
 CONTACT_FIELDS = ("name", "email", "email_alt", "phone", "mobile", "job_title", "account_id",
@@ -269,6 +270,7 @@ def create_lead(data: dict) -> Lead:
 
 def update_lead(lead: Lead, data: dict) -> Lead:
     """Change a lead; a converted lead keeps its status."""
+    lock(lead)
     if lead.status == "converted" and data.get("status") not in (None, "converted"):
         raise RuleViolation("a converted lead stays converted", code="lead_converted")
     data.pop("status", None) if lead.status == "converted" else None
@@ -277,14 +279,14 @@ def update_lead(lead: Lead, data: dict) -> Lead:
     return lead
 
 
+@state_change(Lead, "convert", states=tuple(s for s in LEAD_STATUSES if s != "converted"))
 def convert_lead(lead: Lead, data: dict) -> Lead:
     """Qualify a lead: reuse or create its account (by email domain, then company name)
     and its contact (by email), optionally open a deal; the lead's activities follow.
 
-    Never duplicates: an existing account or contact is reused. Converting twice is refused.
+    Never duplicates: an existing account or contact is reused. Converting twice is refused
+    (409 ``invalid_state``).
     """
-    if lead.status == "converted":
-        raise RuleViolation(f"lead {lead.id} is already converted", code="lead_converted")
     domain = domain_of_email(lead.email)
     account = None
     if domain:
@@ -474,6 +476,7 @@ def create_deal(data: dict, lead_id: int | None = None) -> Deal:
 
 def update_deal(deal: Deal, data: dict) -> Deal:
     """Change a deal's fields; a ``stage_id`` moves it (see ``move_deal``)."""
+    lock(deal)
     data = _null_as_zero(_deal_data(data), "amount")
     if "probability" in data and data["probability"] is None:  # cleared: the stage's, as on create
         data["probability"] = deal.stage.probability
@@ -487,6 +490,7 @@ def update_deal(deal: Deal, data: dict) -> Deal:
     return deal
 
 
+@state_change(Deal, "move", states=("open", "won", "lost"))
 def move_deal(deal: Deal, stage_id: int, override_reason: str | None = None,
               lost_reason: str | None = None) -> Deal:
     """Move a deal to another stage of its pipeline (the board's drag and drop).
@@ -550,18 +554,17 @@ def may_override(problems: list) -> bool:
         and all(current_user.can(p.override_permission) for p in blocking)
 
 
+@state_change(Deal, "win", states=("open", "won"))
 def win_deal(deal: Deal, override_reason: str | None = None) -> Deal:
     """Win a deal: ask ``check_deal_won``; refuse (409 ``deal_blocked`` with the reasons) when
     a problem blocks, unless the user holds each blocking problem's override permission
     (``crm.deal.override`` unless the problem names another) and gives a reason; then move it
     to the won stage and emit ``on_deal_won`` (key ``deal:<id>:won``).
 
-    Winning a won deal changes nothing.
+    Winning a won deal changes nothing; a lost deal is refused (409 ``invalid_state``).
     """
     if deal.stage.is_won:
         return deal
-    if deal.stage.is_lost:
-        raise RuleViolation(f"deal “{deal.title}” is lost; it cannot be won", code="deal_closed")
     blocking = [p for p in deal_problems(deal) if p.blocking]
     reason = (override_reason or "").strip() or None
     if blocking:
@@ -584,18 +587,17 @@ def win_deal(deal: Deal, override_reason: str | None = None) -> Deal:
     return deal
 
 
+@state_change(Deal, "lose", states=("open", "lost"))
 def lose_deal(deal: Deal, reason: str) -> Deal:
     """Lose a deal with a reason; emits ``on_deal_lost`` (key ``deal:<id>:lost``).
 
-    Losing a lost deal changes nothing; a won deal cannot be lost.
+    Losing a lost deal changes nothing; a won deal is refused (409 ``invalid_state``).
     """
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": ["Say why the deal was lost."]})
     if deal.stage.is_lost:
         return deal
-    if deal.stage.is_won:
-        raise RuleViolation(f"deal “{deal.title}” is won; it cannot be lost", code="deal_closed")
     deal.lost_reason, deal.lost_at = reason[:500], utcnow()
     _set_stage(deal, _special_stage(deal.pipeline, won=False))
     emit("on_deal_lost", DealLost(deal_id=deal.id, account_id=deal.account_id, amount=deal.amount,
@@ -633,6 +635,7 @@ def create_case(data: dict) -> Case:
 
 def update_case(case: Case, data: dict) -> Case:
     """Change a case's fields (not its resolution: see ``resolve_case``)."""
+    lock(case)
     if data.get("status") == case.status:  # the status it has is no change (a resolved case re-saved)
         data = {k: v for k, v in data.items() if k != "status"}
     _apply(case, _case_data(data), CASE_FIELDS)
@@ -640,6 +643,7 @@ def update_case(case: Case, data: dict) -> Case:
     return case
 
 
+@state_change(Case, "resolve", states=CASE_STATUSES)
 def resolve_case(case: Case, resolution: str) -> Case:
     """Resolve a case and emit ``on_case_resolved`` (key ``case:<id>:resolved``) once."""
     resolution = (resolution or "").strip()
@@ -721,6 +725,7 @@ def merge_contacts(keep: Contact, other: Contact) -> Contact:
     empty fields of ``keep`` are filled from it, then it is deleted."""
     if keep.id == other.id:
         raise ValidationFailed({"other_id": ["Choose two different contacts."]})
+    _lock_pair(keep, other)
     for model in MOVED_WITH_CONTACT:
         db.session.execute(sa.update(model).where(model.contact_id == other.id).values(contact_id=keep.id))
     db.session.execute(sa.update(Lead).where(Lead.contact_id == other.id).values(contact_id=keep.id))
@@ -744,6 +749,7 @@ def merge_accounts(keep: Account, other: Account) -> Account:
     another module still refers to ``other``."""
     if keep.id == other.id:
         raise ValidationFailed({"other_id": ["Choose two different accounts."]})
+    _lock_pair(keep, other)
     for model in MOVED_WITH_ACCOUNT:
         db.session.execute(sa.update(model).where(model.account_id == other.id).values(account_id=keep.id))
     db.session.execute(sa.update(Lead).where(Lead.account_id == other.id).values(account_id=keep.id))
@@ -760,6 +766,13 @@ def merge_accounts(keep: Account, other: Account) -> Account:
                             code="account_in_use") from exc
     update_account(keep, fill)
     return keep
+
+
+def _lock_pair(keep, other) -> None:
+    """Lock both records of a merge, lower id first (two opposite merges cannot deadlock):
+    the second of two identical merges finds ``other`` gone (404)."""
+    for record in sorted((keep, other), key=lambda r: r.id):
+        lock(record)
 
 
 def get_or_404(model, record_id: int, label: str, scope=None):

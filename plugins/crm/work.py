@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from core.db import db, utcnow
 from core.errors import RuleViolation, ValidationFailed
 from core.registry import current_registry
+from core.states import lock, state_change
 from plugins.crm import rules
-from plugins.crm.models import (Account, Activity, AutomationRule, Contact, Deal, Lead, Notification,
-                                Quote, QuoteLine, Stage, Task)
+from plugins.crm.models import (QUOTE_STATES, Account, Activity, AutomationRule, Contact, Deal, Lead,
+                                Notification, Quote, QuoteLine, Stage, Task)
 from plugins.crm.services import _check_ref, _check_user, actor_id, contacts_by_email
 
 CENT = Decimal("0.01")
@@ -362,6 +363,7 @@ def quote_lock(quote: Quote) -> str | None:
 
 def update_quote(quote: Quote, data: dict) -> Quote:
     """Change a draft quote (its lines are replaced when ``lines`` is given)."""
+    lock(quote)
     if reason := quote_lock(quote):
         raise RuleViolation(reason, code="quote_not_draft")
     for key in ("currency", "valid_until", "notes"):
@@ -373,6 +375,7 @@ def update_quote(quote: Quote, data: dict) -> Quote:
     return quote
 
 
+@state_change(Quote, "revise", states=QUOTE_STATES)
 def new_quote_version(quote: Quote) -> Quote:
     """A draft copy of a quote with the next version number; the copied one, if sent, is rejected."""
     last = db.session.scalar(sa.select(sa.func.max(Quote.version)).where(Quote.number == quote.number))
@@ -388,12 +391,11 @@ def new_quote_version(quote: Quote) -> Quote:
     return copy
 
 
+@state_change(Quote, "send", states=("draft", "sent"))
 def send_quote(quote: Quote) -> Quote:
     """Mark a draft quote sent (it can no longer change)."""
     if quote.state == "sent":
         return quote
-    if quote.state != "draft":
-        raise RuleViolation(f"quote {quote.title} is {quote.state}", code="quote_not_draft")
     if not quote.lines:
         raise RuleViolation("a quote needs at least one line before it is sent", code="quote_empty")
     quote.state, quote.sent_at = "sent", utcnow()
@@ -401,13 +403,16 @@ def send_quote(quote: Quote) -> Quote:
     return quote
 
 
+@state_change(Quote, "accept", states=("draft", "sent", "accepted"))
 def accept_quote(quote: Quote) -> Quote:
     """The customer accepted: the deal's amount becomes the quote's net total (before
-    tax) in its currency; other open versions are rejected."""
+    tax) in its currency; other open versions are rejected.
+
+    The deal is locked too: two quotes of one deal accepted at once are accepted one
+    after the other, and the deal's amount is the later one's, as its order will be."""
     if quote.state == "accepted":
         return quote
-    if quote.state not in ("draft", "sent"):
-        raise RuleViolation(f"quote {quote.title} is {quote.state}", code="quote_closed")
+    lock(quote.deal)
     if quote.deal.stage.closed:
         raise RuleViolation(f"deal “{quote.deal.title}” is {quote.deal.status}", code="deal_closed")
     if not quote.lines:
@@ -422,12 +427,11 @@ def accept_quote(quote: Quote) -> Quote:
     return quote
 
 
+@state_change(Quote, "reject", states=("draft", "sent", "rejected"))
 def reject_quote(quote: Quote) -> Quote:
     """The customer turned the quote down."""
     if quote.state == "rejected":
         return quote
-    if quote.state == "accepted":
-        raise RuleViolation(f"quote {quote.title} is accepted", code="quote_closed")
     quote.state, quote.decided_at = "rejected", utcnow()
     db.session.flush()
     return quote

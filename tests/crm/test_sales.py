@@ -55,7 +55,8 @@ def test_conversion_reuses_account_and_contact_never_duplicates(api):
     assert api.get(f"{API}/contacts").get_json()["total"] == 1
     # converting twice is refused; the lead's history followed it
     twice = api.post(f"{API}/leads/{lead['id']}/convert", json={})
-    assert twice.status_code == 409 and twice.get_json()["code"] == "lead_converted"
+    assert twice.status_code == 409 and twice.get_json()["code"] == "invalid_state"
+    assert twice.get_json()["state"] == "converted"
     timeline = api.get(f"{API}/activities?contact_id={body['contact_id']}").get_json()["items"]
     assert "First call" in [a["subject"] for a in timeline]
     deal = api.get(f"{API}/deals/{body['deal_id']}").get_json()
