@@ -108,6 +108,8 @@ class StockDocument(Timestamped, db.Model):
     """A receipt, delivery, internal transfer or inventory adjustment, with its lines."""
 
     __tablename__ = "inventory_document"
+    __state__ = "state"
+    __state_columns__ = ("state", "done_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
@@ -254,6 +256,8 @@ class PurchaseOrder(Timestamped, db.Model):
     """Goods ordered from a supplier for a warehouse."""
 
     __tablename__ = "inventory_purchase_order"
+    __state__ = "state"
+    __state_columns__ = ("state", "confirmed_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)

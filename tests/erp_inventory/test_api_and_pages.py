@@ -218,7 +218,7 @@ def test_a_rule_a_form_breaks_is_shown_on_the_form_and_a_received_order_has_none
                                          "warehouse_id": wh["id"], "notes": "typed"})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 409
-    assert "Only a draft order can change supplier." in html and "typed</textarea>" in html  # the form, kept
+    assert "it cannot be given another supplier." in html and "typed</textarea>" in html  # the form, kept
     assert inv_api.get(f"/api/v1/inventory/purchase_orders/{po['id']}").get_json()["supplier_id"] == first["id"]
 
     line_id = po["lines"][0]["id"]

@@ -22,7 +22,8 @@ from plugins.erp_inventory.services.purchasing import (add_purchase_line, cancel
 from plugins.erp_inventory.services.reservations import (active_reservations, release_reservation,
                                                         reserve_stock)
 from plugins.erp_inventory.services.stock import (available, create_location, create_warehouse,
-                                                  ensure_virtual_locations, get_settings, incoming, location_lock, on_hand,
+                                                  ensure_virtual_locations, get_settings, incoming, location_lock,
+                                                  lock_products, on_hand,
                                                   quant_mismatches, reserved, stock_location, update_location,
                                                   update_settings, update_warehouse, virtual_location)
 

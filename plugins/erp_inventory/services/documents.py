@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.events import emit
+from core.states import lock, require_state, state_change
 from plugins.erp_inventory.hookspecs import DeliveryDone, GoodsReceived, MovedLine
 from plugins.erp_inventory.models import DocumentLine, Location, Product, StockDocument, Warehouse
 from plugins.erp_inventory.services import reservations, stock
@@ -90,7 +91,7 @@ def create_document(data: dict) -> StockDocument:
 
 def update_document(document: StockDocument, data: dict) -> StockDocument:
     """Change a draft document's reference, date, notes or locations."""
-    _ensure_state(document, ("draft",), "changed")
+    _ensure_state(document, ("draft",), "change")
     chosen = OWN_LOCATIONS[document.kind] + (("destination_location_id",) if document.kind == "internal" else ())
     for key in ("source_location_id", "destination_location_id"):
         if data.get(key) is None or data[key] == getattr(document, key):
@@ -110,18 +111,15 @@ def update_document(document: StockDocument, data: dict) -> StockDocument:
 
 def document_lock(document: StockDocument) -> str | None:
     """Why ``document`` cannot be edited (it is no longer a draft), or None."""
-    return _state_problem(document, ("draft",), "changed")
-
-
-def _state_problem(document: StockDocument, states: tuple[str, ...], verb: str) -> str | None:
-    if document.state in states:
+    if document.state == "draft":
         return None
-    return f"{document.number} is {document.state}: it cannot be {verb}."
+    return f"{document.number} is {document.state}: it cannot be changed."
 
 
-def _ensure_state(document: StockDocument, states: tuple[str, ...], verb: str) -> None:
-    if reason := _state_problem(document, states, verb):
-        raise RuleViolation(reason, code="wrong_state", details={"state": document.state})
+def _ensure_state(document: StockDocument, states: tuple[str, ...], action: str) -> None:
+    """Lock ``document`` and refuse (409 ``invalid_state``) unless it is in one of ``states``."""
+    lock(document)
+    require_state(document, states, action)
 
 
 def _product(product_id: int) -> Product:
@@ -135,7 +133,7 @@ def _product(product_id: int) -> Product:
 
 def add_line(document: StockDocument, data: dict) -> DocumentLine:
     """Add a product line to a draft document (on an adjustment: the counted quantity)."""
-    _ensure_state(document, ("draft",), "changed")
+    _ensure_state(document, ("draft",), "change")
     product = _product(data["product_id"])
     quantity = qty(data["quantity"])
     if quantity < 0 or (quantity == 0 and document.kind != "adjustment"):
@@ -149,7 +147,7 @@ def add_line(document: StockDocument, data: dict) -> DocumentLine:
 
 def remove_line(document: StockDocument, line_id: int) -> None:
     """Remove a line from a draft document."""
-    _ensure_state(document, ("draft",), "changed")
+    _ensure_state(document, ("draft",), "change")
     line = next((l for l in document.lines if l.id == line_id), None)
     if line is None:
         raise NotFound(f"Line {line_id} is not on {document.number}")
@@ -164,9 +162,9 @@ def _demand(document: StockDocument) -> dict[int, Decimal]:
     return totals
 
 
+@state_change(StockDocument, "confirm", states=("draft",))
 def confirm_document(document: StockDocument) -> StockDocument:
     """Make a draft document ready; a delivery then reserves what its reference does not hold yet."""
-    _ensure_state(document, ("draft",), "confirmed")
     if not document.lines:
         raise RuleViolation(f"{document.number} has no lines.", code="no_lines")
     if document.kind == "delivery":
@@ -180,9 +178,9 @@ def confirm_document(document: StockDocument) -> StockDocument:
     return document
 
 
+@state_change(StockDocument, "cancel", states=("draft", "ready"))
 def cancel_document(document: StockDocument) -> StockDocument:
     """Cancel a draft or ready document; a delivery gives back what it held."""
-    _ensure_state(document, ("draft", "ready"), "cancelled")
     if document.kind == "delivery" and document.state == "ready":
         for product_id, wanted in _demand(document).items():
             if reservations.reservation_for(document.reference, product_id, document.warehouse_id):
@@ -207,6 +205,7 @@ def _done_quantities(document: StockDocument, done: dict[int, object] | None) ->
     return result
 
 
+@state_change(StockDocument, "validate", states=("draft", "ready"))
 def validate_document(document: StockDocument, done: dict[int, object] | None = None) -> StockDocument:
     """Write the document's moves and mark it done.
 
@@ -216,7 +215,6 @@ def validate_document(document: StockDocument, done: dict[int, object] | None = 
     """
     if document.state == "draft":
         confirm_document(document)
-    _ensure_state(document, ("ready",), "validated")
     quantities = _done_quantities(document, done)
     stock.lock_products(line.product_id for line in document.lines)
     for line in document.lines:

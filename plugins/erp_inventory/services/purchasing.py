@@ -16,8 +16,9 @@ from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.events import emit
 from core.records import ensure_unique
+from core.states import lock, require_state, state_change
 from plugins.erp_inventory.hookspecs import StockLow
-from plugins.erp_inventory.models import (Product, PurchaseLine, PurchaseOrder, ReorderRule,
+from plugins.erp_inventory.models import (OPEN_PO_STATES, Product, PurchaseLine, PurchaseOrder, ReorderRule,
                                           Supplier, SupplierPrice, Warehouse)
 from plugins.erp_inventory.services import stock
 from plugins.erp_inventory.services.stock import qty
@@ -233,11 +234,10 @@ def purchase_order_lock(order: PurchaseOrder) -> str | None:
 
 def update_purchase_order(order: PurchaseOrder, data: dict) -> PurchaseOrder:
     """Change the expected date or notes (any open order), or the supplier (a draft)."""
-    if reason := purchase_order_lock(order):
-        raise RuleViolation(reason, code="wrong_state")
+    lock(order)
+    require_state(order, ("draft", *OPEN_PO_STATES), "change")
     if "supplier_id" in data and data["supplier_id"] != order.supplier_id:
-        if order.state != "draft":
-            raise RuleViolation("Only a draft order can change supplier.", code="wrong_state")
+        require_state(order, ("draft",), "given another supplier")
         order.supplier_id = _get(Supplier, data["supplier_id"], "supplier_id").id
     for key in ("expected_date", "notes"):
         if key in data:
@@ -248,9 +248,8 @@ def update_purchase_order(order: PurchaseOrder, data: dict) -> PurchaseOrder:
 
 def add_purchase_line(order: PurchaseOrder, data: dict) -> PurchaseLine:
     """Add a product to a draft order; the unit price defaults to the supplier's price."""
-    if order.state != "draft":
-        raise RuleViolation(f"{order.number} is {order.state}: lines can only be added to a draft.",
-                            code="wrong_state")
+    lock(order)
+    require_state(order, ("draft",), "given lines")
     product = _get(Product, data.get("product_id"), "product_id")
     quantity = qty(data["quantity"])
     if quantity <= 0:
@@ -266,10 +265,9 @@ def add_purchase_line(order: PurchaseOrder, data: dict) -> PurchaseLine:
     return line
 
 
+@state_change(PurchaseOrder, "confirm", states=("draft",))
 def confirm_purchase_order(order: PurchaseOrder) -> PurchaseOrder:
     """Send the order: its quantities count as incoming from now on."""
-    if order.state != "draft":
-        raise RuleViolation(f"{order.number} is {order.state}: only a draft can be confirmed.", code="wrong_state")
     if not order.lines:
         raise RuleViolation(f"{order.number} has no lines.", code="no_lines")
     order.state, order.confirmed_at = "confirmed", utcnow()
@@ -279,15 +277,15 @@ def confirm_purchase_order(order: PurchaseOrder) -> PurchaseOrder:
     return order
 
 
+@state_change(PurchaseOrder, "cancel", states=("draft", "confirmed"))
 def cancel_purchase_order(order: PurchaseOrder) -> PurchaseOrder:
     """Cancel a draft or confirmed order of which nothing was received."""
-    if order.state not in ("draft", "confirmed"):
-        raise RuleViolation(f"{order.number} is {order.state}: it cannot be cancelled.", code="wrong_state")
     order.state = "cancelled"
     db.session.flush()
     return order
 
 
+@state_change(PurchaseOrder, "receive", states=("confirmed", "partially_received"))
 def receive_purchase_order(order: PurchaseOrder, quantities: dict[int, object] | None = None):
     """Receive goods of a confirmed order: a receipt is created and validated (moves in).
 
@@ -296,9 +294,6 @@ def receive_purchase_order(order: PurchaseOrder, quantities: dict[int, object] |
     """
     from plugins.erp_inventory.services import documents
 
-    if order.state not in ("confirmed", "partially_received"):
-        raise RuleViolation(f"{order.number} is {order.state}: only a confirmed order can be received.",
-                            code="wrong_state")
     asked = {int(k): qty(v) for k, v in (quantities or {}).items()}
     unknown = set(asked) - {line.id for line in order.lines}
     if unknown:

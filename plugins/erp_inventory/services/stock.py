@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.records import ensure_unique
+from core.states import lock_all
 from plugins.erp_inventory.models import (OPEN_PO_STATES, Location, Product, PurchaseLine,
                                           PurchaseOrder, Quant, Reservation, Settings,
                                           StockMove, Warehouse)
@@ -167,27 +168,15 @@ def get_location(location_id: int) -> Location:
 # --- locking and moving ---
 
 
-def lock_products(product_ids) -> None:
-    """Lock the rows of these products until the transaction ends (ids sorted: no deadlock).
-
-    PostgreSQL takes row locks (``SELECT ... FOR UPDATE``); SQLite has no row locks, so
-    a write takes the database's write lock, which serialises writers just the same.
-    """
-    ids = sorted(set(product_ids))
-    if not ids:
-        return
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(sa.update(Product).where(Product.id.in_(ids)).values(id=Product.id)
-                           .execution_options(synchronize_session=False))
-    else:
-        db.session.execute(sa.select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update())
+def lock_products(product_ids) -> list[Product]:
+    """Lock the rows of these products until the transaction ends (``core.states.lock_all``:
+    ids sorted, no deadlock): whoever holds them reads and changes their stock alone."""
+    return lock_all(Product, product_ids)
 
 
 def lock_product(product_id: int) -> Product:
     """Lock one product (see ``lock_products``) and return it, fresh from the database."""
-    lock_products([product_id])
-    product = db.session.scalar(sa.select(Product).where(Product.id == product_id)
-                                .execution_options(populate_existing=True))
+    [product] = lock_products([product_id]) or [None]
     if product is None:
         raise NotFound(f"Product {product_id} not found")
     return product
