@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.events import emit
+from core.states import lock, lock_by_id, require_state, state_change
 from plugins.erp_finance import ledger
 from plugins.erp_finance.hookspecs import CreditNoteIssued, InvoicePosted
 from plugins.erp_finance.ledger import ZERO, q
@@ -170,7 +171,8 @@ def create_invoice(data: dict, kind: str = "out_invoice") -> Invoice:
 
 def update_invoice(invoice: Invoice, data: dict) -> Invoice:
     """Change a draft document (lines are replaced when given)."""
-    _require_draft(invoice)
+    lock(invoice)
+    require_state(invoice, ("draft",), "changed")
     if "customer_id" in data or "supplier_id" in data:
         party = _party(invoice.kind, {**data})
         if invoice.is_customer_side:
@@ -187,20 +189,12 @@ def update_invoice(invoice: Invoice, data: dict) -> Invoice:
     return invoice
 
 
+@state_change(Invoice, "cancel", states=("draft",))
 def cancel_invoice(invoice: Invoice) -> Invoice:
-    """Cancel a draft; a posted document is corrected with a credit note."""
-    if invoice.state != "draft":
-        raise RuleViolation(f"{invoice.label} is {invoice.state}: only drafts are cancelled; "
-                            f"issue a credit note instead", code="invoice_not_draft")
+    """Cancel a draft; a posted document is corrected with a credit note (409 ``invalid_state``)."""
     invoice.state = "cancelled"
     db.session.flush()
     return invoice
-
-
-def _require_draft(invoice: Invoice) -> None:
-    if invoice.state != "draft":
-        raise RuleViolation(f"{invoice.label} is {invoice.state} and cannot be changed",
-                            code="invoice_not_draft")
 
 
 def _entry_lines(invoice: Invoice, rate: Decimal) -> list[JournalLine]:
@@ -238,14 +232,13 @@ def _entry_lines(invoice: Invoice, rate: Decimal) -> list[JournalLine]:
     return [control_line] + lines
 
 
+@state_change(Invoice, "post", states=("draft",))
 def post_invoice(invoice: Invoice) -> Invoice:
     """Post a draft: journal entry (control, income/expense, tax), number, due dates.
 
     A customer invoice emits ``on_invoice_posted``; a credit note is applied to the
     invoice it corrects and a customer one emits ``on_credit_note_issued``.
     """
-    invoice = ledger.lock(Invoice, invoice.id)  # the same draft posted twice at once: the second finds it posted
-    _require_draft(invoice)
     if not invoice.lines or invoice.amount_total <= 0:
         raise RuleViolation(f"{invoice.label} has no amount to post", code="invoice_empty")
     if invoice.origin_id:
@@ -289,7 +282,7 @@ def post_invoice(invoice: Invoice) -> Invoice:
 
 def _check_refund_limit(credit_note: Invoice) -> None:
     """Credit notes of one invoice never add up to more than the invoice."""
-    origin = ledger.lock(Invoice, credit_note.origin_id)
+    origin = lock_by_id(Invoice, credit_note.origin_id)
     if origin.state not in ("posted", "partially paid", "paid"):
         raise RuleViolation(f"{origin.label} is not posted", code="invoice_not_posted")
     credited = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Invoice.amount_total), 0))
@@ -303,6 +296,7 @@ def _check_refund_limit(credit_note: Invoice) -> None:
         raise RuleViolation("a credit note is in the currency of its invoice", code="currency_mismatch")
 
 
+@state_change(Invoice, "credit", states=("posted", "partially paid", "paid"))
 def create_credit_note(invoice: Invoice, data: dict | None = None) -> Invoice:
     """A credit note correcting a posted invoice (or a supplier credit note for a bill).
 
@@ -311,7 +305,7 @@ def create_credit_note(invoice: Invoice, data: dict | None = None) -> Invoice:
     invoice, and whatever the invoice no longer owes stays as the party's credit.
     """
     data = dict(data or {})
-    if invoice.is_refund or invoice.state in ("draft", "cancelled"):
+    if invoice.is_refund:
         raise RuleViolation(f"{invoice.label} is not a posted invoice", code="invoice_not_posted")
     rows = data.get("lines") or [
         {"description": ln.description, "product_ref": ln.product_ref, "quantity": ln.quantity,

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.pending import PendingRows
+from core.states import lock, lock_by_id, require_state, state_change
 from plugins.erp_finance.models import (Account, AccountDay, ExchangeRate, FiscalYear, Journal,
                                         JournalEntry, JournalLine, PaymentTerm, Sequence, Settings,
                                         Tax)
@@ -52,20 +53,6 @@ def money(value, field: str = "amount") -> Decimal:
     if amount != amount.quantize(CENT):
         raise ValidationFailed({field: ["Use at most two decimals."]})
     return amount.quantize(CENT)
-
-
-def lock(model, record_id: int):
-    """The row, re-read and locked until the transaction ends (``SELECT ... FOR UPDATE``).
-
-    On PostgreSQL it is ``FOR NO KEY UPDATE``: rows inserted meanwhile that refer to it
-    (a draft entry's journal) hold a key-share lock that a plain ``FOR UPDATE`` would wait
-    for, deadlocking two postings. Relationships are not joined in: PostgreSQL cannot
-    lock the nullable side of an outer join. SQLite has no row locks; its writers are
-    serialised anyway.
-    """
-    return db.session.execute(sa.select(model).where(model.id == record_id)
-                              .options(sa.orm.lazyload("*")).with_for_update(key_share=True)
-                              .execution_options(populate_existing=True)).scalar_one()
 
 
 def today() -> dt.date:
@@ -558,7 +545,8 @@ def create_entry(data: dict) -> JournalEntry:
 
 def update_entry(entry: JournalEntry, data: dict) -> JournalEntry:
     """Change a draft entry (its lines are replaced when given)."""
-    _require_draft(entry)
+    lock(entry)
+    require_state(entry, ("draft",), "changed (reverse it instead)")
     if entry.source != "manual":
         raise RuleViolation("this entry belongs to a document; change the document",
                             code="entry_has_document")
@@ -577,21 +565,15 @@ def update_entry(entry: JournalEntry, data: dict) -> JournalEntry:
 
 def delete_entry(entry: JournalEntry) -> None:
     """Delete a draft entry; posted entries are never deleted (reverse them)."""
-    _require_draft(entry)
+    lock(entry)
+    require_state(entry, ("draft",), "deleted (reverse it instead)")
     db.session.delete(entry)
     db.session.flush()
 
 
-def _require_draft(entry: JournalEntry) -> None:
-    if entry.state != "draft":
-        raise RuleViolation(f"journal entry {entry.number} is posted and cannot be changed; "
-                            f"reverse it instead", code="posted_entry_immutable")
-
-
+@state_change(JournalEntry, "post", states=("draft",))
 def post_entry(entry: JournalEntry, prefix: str | None = None) -> JournalEntry:
     """Post a draft entry: balanced, after the lock date, numbered, chained, immutable."""
-    entry = lock(JournalEntry, entry.id)  # the same draft posted twice at once: the second finds it posted
-    _require_draft(entry)
     lines = list(entry.lines)
     if len(lines) < 2:
         raise RuleViolation("an entry needs at least two lines", code="entry_incomplete")
@@ -610,7 +592,7 @@ def post_entry(entry: JournalEntry, prefix: str | None = None) -> JournalEntry:
         raise RuleViolation("the entry has no amount", code="entry_empty")
     check_lock_date(entry.date)
     year = fiscal_year_for(entry.date)
-    journal = lock(Journal, entry.journal_id)
+    journal = lock_by_id(Journal, entry.journal_id)
     prefix = prefix or journal.code
     number = next_number(journal.id, year.id, prefix)
     db.session.flush()  # line ids exist: the hash lists lines in a stable order
@@ -720,6 +702,7 @@ def reversal_of(entry: JournalEntry) -> JournalEntry | None:
     return db.session.scalar(sa.select(JournalEntry).where(JournalEntry.reversal_of_id == entry.id))
 
 
+@state_change(JournalEntry, "reverse", states=("posted",))
 def reverse_entry(entry: JournalEntry, date: dt.date | None = None, reason: str | None = None,
                   allow_document: bool = False) -> JournalEntry:
     """Post the mirror image of a posted entry (debits and credits swapped).
@@ -727,9 +710,6 @@ def reverse_entry(entry: JournalEntry, date: dt.date | None = None, reason: str 
     Entries of invoices and payments are corrected through their documents (credit
     note, payment cancellation), which call this with ``allow_document``.
     """
-    if entry.state != "posted":
-        raise RuleViolation("only posted entries are reversed; delete or edit a draft",
-                            code="entry_not_posted")
     if not allow_document and entry.source not in ("manual", "reversal"):
         raise RuleViolation(f"{entry.number} belongs to a document: issue a credit note or "
                             f"cancel the payment instead", code="entry_has_document")

@@ -225,6 +225,8 @@ class JournalEntry(Timestamped, db.Model):
         sa.CheckConstraint("state = 'draft' OR (total_debit = total_credit AND number IS NOT NULL "
                            "AND hash IS NOT NULL)", name="posted_balanced"),
     )
+    __state__ = "state"
+    __state_columns__ = ("state",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     journal_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_journal.id"), index=True)
@@ -319,6 +321,8 @@ class Invoice(Timestamped, db.Model):
         sa.CheckConstraint("customer_id IS NOT NULL OR supplier_id IS NOT NULL", name="has_party"),
         sa.UniqueConstraint("schedule_id", "period_start", name="uq_finance_invoice_period"),
     )
+    __state__ = "state"
+    __state_columns__ = ("state", "amount_paid")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(12), index=True)
@@ -431,6 +435,8 @@ class Payment(Timestamped, db.Model):
                            name="allocated_range"),
         sa.CheckConstraint("customer_id IS NOT NULL OR supplier_id IS NOT NULL", name="has_party"),
     )
+    __state__ = "state"
+    __state_columns__ = ("state", "amount_allocated")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(sa.String(10))
@@ -508,6 +514,7 @@ class BillingSchedule(Timestamped, db.Model):
     __tablename__ = "finance_billing_schedule"
     __table_args__ = (sa.CheckConstraint("end_date IS NULL OR end_date >= start_date",
                                          name="dates_ordered"),)
+    __state_columns__ = ("next_date", "periods_done")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import NotFound, ValidationFailed
 from core.records import ensure_unique
+from core.states import lock_by_id
 from plugins.erp_finance import ledger
 from plugins.erp_finance.models import Customer, PaymentTerm, Supplier
 
@@ -68,7 +69,7 @@ def lock_customer(customer_id: int) -> Customer:
     check of the same customer waits until this transaction has committed its own.
     """
     get_customer(customer_id)
-    return ledger.lock(Customer, customer_id)
+    return lock_by_id(Customer, customer_id)
 
 
 def find_customer(tax_id: str | None = None, name: str | None = None) -> Customer | None:

@@ -17,14 +17,12 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.events import emit
+from core.states import lock, lock_by_id, state_change
 from plugins.erp_finance import ledger
 from plugins.erp_finance.hookspecs import InvoicePaid, PaymentReceived
 from plugins.erp_finance.ledger import ZERO, money, q
 from plugins.erp_finance.models import (Allocation, Customer, Invoice, Journal, JournalLine,
                                         Payment, Supplier)
-
-
-_locked = ledger.lock
 
 
 def get_payment(payment_id: int) -> Payment:
@@ -78,12 +76,7 @@ def register_payment(data: dict) -> Payment:
         raise ValidationFailed({"allocations": [f"The allocations add up to more than the "
                                                 f"payment ({amount})."]})
     if not wanted and data.get("auto_allocate"):
-        left = amount
-        for invoice in _open_invoices(kind, party_filter, currency):
-            if left <= 0:
-                break
-            wanted[invoice.id] = min(left, invoice.amount_residual)
-            left -= wanted[invoice.id]
+        wanted = _oldest_first(_open_invoices(kind, party_filter, currency), amount)
     invoices = {}
     for invoice_id in sorted(wanted):  # lock in id order: concurrent payments never deadlock
         invoice = db.session.get(Invoice, invoice_id or 0)
@@ -91,7 +84,7 @@ def register_payment(data: dict) -> Payment:
                 (invoice.customer_id if inbound else invoice.supplier_id) != party.id:
             raise ValidationFailed({"allocations": [f"Document {invoice_id} is not an invoice "
                                                     f"of {party.name}."]})
-        invoices[invoice_id] = _check_open(_locked(Invoice, invoice_id), wanted[invoice_id], currency)
+        invoices[invoice_id] = _check_open(lock_by_id(Invoice, invoice_id), wanted[invoice_id], currency)
 
     rate = ledger.rate_for(currency, date)
     company = q(amount * rate)
@@ -126,6 +119,25 @@ def register_payment(data: dict) -> Payment:
     return payment
 
 
+def _oldest_first(candidates: list[Invoice], amount: Decimal) -> dict[int, Decimal]:
+    """What ``amount`` settles of the open invoices, oldest due first, read under their locks.
+
+    The invoices are locked in id order (concurrent payments never deadlock), then read
+    again: one another payment settled meanwhile is passed over, as a payment registered
+    after it would pass it over, and the rest stays as credit.
+    """
+    locked = {invoice.id: lock(invoice) for invoice in sorted(candidates, key=lambda i: i.id)}
+    wanted, left = {}, amount
+    for invoice in candidates:
+        invoice = locked[invoice.id]
+        if left <= 0:
+            break
+        if invoice.state in ("posted", "partially paid") and invoice.amount_residual > 0:
+            wanted[invoice.id] = min(left, invoice.amount_residual)
+            left -= wanted[invoice.id]
+    return wanted
+
+
 def _check_open(invoice: Invoice, amount: Decimal, currency: str) -> Invoice:
     if invoice.state not in ("posted", "partially paid"):
         raise RuleViolation(f"{invoice.label} is {invoice.state}: nothing is left to pay",
@@ -143,9 +155,8 @@ def _check_open(invoice: Invoice, amount: Decimal, currency: str) -> Invoice:
 def _settle(invoice: Invoice, amount: Decimal, date: dt.date, payment: Payment | None = None,
             credit_note: Invoice | None = None) -> tuple[Allocation, bool]:
     """Allocate ``amount`` of a payment or credit note to an invoice (both rows locked)."""
-    invoice = _check_open(_locked(Invoice, invoice.id), amount,
-                          payment.currency if payment else credit_note.currency)
-    source = _locked(Payment, payment.id) if payment else _locked(Invoice, credit_note.id)
+    source = lock(payment or credit_note)
+    invoice = _check_open(lock(invoice), amount, payment.currency if payment else credit_note.currency)
     source_left = source.amount_unallocated if payment else source.amount_residual
     if amount > source_left:
         raise RuleViolation(f"{source.label} has only {source_left} {source.currency} left to "
@@ -219,11 +230,12 @@ def _emit_paid(allocation: Allocation) -> None:
         actor_id=ledger.actor_id()), key=f"invoice:{invoice.id}:paid:{allocation.id}")
 
 
+@state_change(Payment, "allocate", states=("posted",))
 def allocate_payment(payment: Payment, invoice: Invoice, amount: Decimal | None = None,
                      date: dt.date | None = None) -> Allocation:
-    """Use what is left of a payment (the party's credit) on an invoice of the same party."""
-    if payment.state != "posted":
-        raise RuleViolation(f"{payment.label} is cancelled", code="payment_cancelled")
+    """Use what is left of a payment (the party's credit) on an invoice of the same party;
+    a cancelled payment is refused (409 ``invalid_state``)."""
+    lock(invoice)
     _same_party(invoice, payment.customer_id, payment.supplier_id,
                 "out_invoice" if payment.direction == "inbound" else "in_invoice")
     amount = money(amount, "amount") if amount is not None else min(payment.amount_unallocated,
@@ -236,11 +248,13 @@ def allocate_payment(payment: Payment, invoice: Invoice, amount: Decimal | None 
     return allocation
 
 
+@state_change(Invoice, "apply", states=("posted", "partially paid"))
 def apply_credit_note(credit_note: Invoice, invoice: Invoice, amount: Decimal | None = None,
                       date: dt.date | None = None) -> Allocation:
     """Settle (part of) an invoice with what is left of a credit note of the same party."""
-    if not credit_note.is_refund or credit_note.state not in ("posted", "partially paid"):
+    if not credit_note.is_refund:
         raise RuleViolation(f"{credit_note.label} has no credit left to use", code="credit_not_open")
+    lock(invoice)
     _same_party(invoice, credit_note.customer_id, credit_note.supplier_id,
                 credit_note.kind.replace("refund", "invoice"))
     amount = money(amount, "amount") if amount is not None else min(credit_note.amount_residual,
@@ -260,16 +274,14 @@ def _same_party(invoice: Invoice, customer_id, supplier_id, kind: str) -> None:
                             code="party_mismatch")
 
 
+@state_change(Payment, "cancel", states=("posted",))
 def cancel_payment(payment: Payment, date: dt.date | None = None, reason: str | None = None) -> Payment:
     """Cancel a payment: reverse its entry (and exchange differences), unsettle its invoices."""
-    if payment.state != "posted":
-        raise RuleViolation(f"{payment.label} is already cancelled", code="payment_cancelled")
-    payment = _locked(Payment, payment.id)
     allocations = list(db.session.scalars(sa.select(Allocation).where(Allocation.payment_id == payment.id)
                                           .order_by(Allocation.invoice_id)))
     date = date or max(payment.date, ledger.today())
     for allocation in allocations:
-        invoice = _locked(Invoice, allocation.invoice_id)
+        invoice = lock_by_id(Invoice, allocation.invoice_id)
         invoice.amount_paid -= allocation.amount
         invoice.state = "posted" if invoice.amount_paid == 0 else "partially paid"
         if allocation.fx_entry_id:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from core.db import db
 from core.errors import NotFound, ValidationFailed
+from core.states import lock, lock_by_id
 from plugins.erp_finance import ledger
 from plugins.erp_finance.models import PERIODS, BillingSchedule, BillingScheduleLine, Customer, Invoice
 
@@ -79,6 +80,7 @@ def create_schedule(data: dict) -> BillingSchedule:
 
 def update_schedule(schedule: BillingSchedule, data: dict) -> BillingSchedule:
     """Change a schedule; periods already billed stay billed (the start date is then fixed)."""
+    lock(schedule)
     if schedule.periods_done and "start_date" in data and data["start_date"] != schedule.start_date:
         raise ValidationFailed({"start_date": ["Periods were already billed from this date."]})
     _apply(schedule, data)
@@ -95,7 +97,7 @@ def run_billing_schedules(today: dt.date | None = None) -> list[Invoice]:
         BillingSchedule.next_date <= today).order_by(BillingSchedule.id)).all()
     created = []
     for schedule_id in due_ids:
-        schedule = ledger.lock(BillingSchedule, schedule_id)
+        schedule = lock_by_id(BillingSchedule, schedule_id)
         while schedule.next_date is not None and schedule.next_date <= today:
             invoice = _bill_period(schedule, schedule.next_date)
             if invoice is not None:

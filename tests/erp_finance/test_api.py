@@ -71,7 +71,8 @@ def test_posted_entries_are_immutable_through_the_api(fapi):
     entry = fapi.post("/api/v1/finance/entries", json={**body, "post": True}).get_json()
     assert entry["number"] == "MISC/2026/00001"
     patched = fapi.patch(f"/api/v1/finance/entries/{entry['id']}", json={"ref": "Changed"})
-    assert patched.status_code == 409 and patched.get_json()["code"] == "posted_entry_immutable"
+    assert patched.status_code == 409 and patched.get_json()["code"] == "invalid_state"
+    assert patched.get_json()["state"] == "posted"
     assert fapi.delete(f"/api/v1/finance/entries/{entry['id']}").status_code == 409
     reversal = fapi.post(f"/api/v1/finance/entries/{entry['id']}/reverse", json={"date": "2026-03-11"})
     assert reversal.status_code == 201 and reversal.get_json()["reversal_of_id"] == entry["id"]

@@ -78,7 +78,7 @@ def test_only_drafts_change_or_are_cancelled(ctx):
                     lambda: services.cancel_invoice(posted), lambda: services.post_invoice(posted)):
         with pytest.raises(RuleViolation) as exc:
             attempt()
-        assert exc.value.code == "invoice_not_draft"
+        assert exc.value.code == "invalid_state" and exc.value.state == "posted"
 
 
 def test_the_database_guard_protects_posted_documents(ctx):

@@ -90,7 +90,7 @@ def test_entry_form_shows_why_it_cannot_post(fapp, fadmin):
     [entry_id] = ids(fapp, JournalEntry)
     token = csrf_from(fadmin.get(f"/finance/entries/{entry_id}"))
     refused = fadmin.post(f"/finance/entries/{entry_id}/delete", data={"csrf_token": token}, follow_redirects=True)
-    assert "cannot be changed" in refused.get_data(as_text=True)
+    assert "cannot be deleted (reverse it instead)" in refused.get_data(as_text=True)
     reversed_ = fadmin.post(f"/finance/entries/{entry_id}/reverse", data={"csrf_token": token, "date": "2026-03-12"},
                             follow_redirects=True)
     assert "Reversed by MISC/2026/00002" in reversed_.get_data(as_text=True)
