@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from core.db import db
 from core.errors import RuleViolation, TandemError
+from core.states import lock, require_state
 from plugins.bridge import services
 from plugins.bridge.models import Contract, OrderInvoice, SalesOrder, SalesOrderLine
 from plugins.crm.hookspecs import DealProblem, DealToWin
@@ -188,8 +189,12 @@ def reserve_and_deliver(order: SalesOrder) -> None:
     from plugins.erp_inventory import services as inventory
 
     ready, short = [], []
+    products = {line.id: _stock_product(line.product_ref) for line in order.lines}
+    # what is free is read under the products' locks, so the reservation below gets it all
+    # (two wins of the last units: the second reserves what is left and backorders the rest)
+    inventory.lock_products(p.id for p in products.values() if p is not None)
     for line in order.lines:
-        product = _stock_product(line.product_ref)
+        product = products[line.id]
         if product is None:
             continue
         free = inventory.availability(product.id).available if product.type == "stockable" else line.quantity
@@ -271,8 +276,8 @@ def mark_recurring(deal_id: int, period: str, term_months: int) -> Contract:
         raise ValidationFailed({"period": [f"Choose one of {', '.join(PERIODS)}."]})
     if not 1 <= int(term_months) <= 120:
         raise ValidationFailed({"term_months": ["Between 1 and 120 months."]})
-    if deal.status != "open":
-        raise RuleViolation(f"deal “{deal.title}” is {deal.status}", code="deal_closed")
+    lock(deal)  # two clicks at once make one contract
+    require_state(deal, ("open",), "made recurring")
     contract = contract_of(deal_id) or Contract(deal_id=deal_id)
     contract.period, contract.term_months = period, int(term_months)
     db.session.add(contract)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from core.db import db
+from core.states import lock
 from plugins.bridge import deals, services
 from plugins.bridge.models import SalesOrder
 
@@ -17,6 +18,7 @@ def delivery_done(event) -> None:
     order = db.session.scalar(sa.select(SalesOrder).where(SalesOrder.number == (event.reference or "")))
     if order is None:
         return
+    lock(order)  # two deliveries of one order done at once add up, one after the other
     shipped: dict[str, Decimal] = defaultdict(Decimal)
     for moved in event.lines:
         shipped[moved.sku] += moved.quantity

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from core.db import db, in_savepoint, utcnow
 from core.errors import NotFound, RuleViolation
 from core.events import jsonable, rebuild, type_name
+from core.states import lock_by_id, require_state
 from core.models import Event
 from plugins.bridge import deliveries, invoices
 from plugins.bridge.models import HandoffFailure
@@ -52,11 +53,10 @@ def feed_back(name: str, event) -> None:
 def retry(failure_id: int) -> HandoffFailure:
     """Run a failed hand-off again: resolved when it works, its reason updated when not.
     A hand-off already resolved is refused (409), so two clicks carry it once."""
-    failure = db.session.get(HandoffFailure, failure_id, with_for_update=True)
-    if failure is None:
+    if db.session.get(HandoffFailure, failure_id) is None:
         raise NotFound(f"no hand-off failure {failure_id}")
-    if failure.resolved_at is not None:
-        raise RuleViolation(f"hand-off {failure_id} already went through", code="already_resolved")
+    failure = lock_by_id(HandoffFailure, failure_id)
+    require_state(failure, ("failed",), "retried")
     failure.attempts += 1
     reason = _attempt(failure.event, rebuild(failure.event_type, failure.payload))
     if reason is None:

@@ -50,6 +50,8 @@ class SalesOrder(Timestamped, db.Model):
     """What a won deal became: the order the ERP side delivers and invoices."""
 
     __tablename__ = "bridge_sales_order"
+    __state__ = "state"
+    __state_columns__ = ("state",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(30), unique=True)
@@ -149,6 +151,8 @@ class HandoffFailure(db.Model):
     """
 
     __tablename__ = "bridge_handoff_failure"
+    __state__ = "state"
+    __state_columns__ = ("resolved_at", "attempts")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(sa.String(100))  # the hook: on_invoice_paid...
@@ -158,3 +162,8 @@ class HandoffFailure(db.Model):
     attempts: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     resolved_at: Mapped[dt.datetime | None]
+
+    @property
+    def state(self) -> str:
+        """``failed`` until a retry carries it through, then ``resolved``."""
+        return "failed" if self.resolved_at is None else "resolved"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from core.db import db, utcnow
 from core.errors import NotFound, RuleViolation, ValidationFailed
 from core.registry import current_registry
+from core.states import lock
 from plugins.bridge.models import INVOICE_POLICIES, AccountLink, Settings
 from plugins.crm.models import Account, Activity
 from plugins.crm.services import normalised_name, update_account
@@ -196,7 +197,9 @@ def sync_status(link: AccountLink) -> list[dict]:
 
 def sync_link(link: AccountLink, resolve: dict[str, str] | None = None) -> list[dict]:
     """Carry each shared field (legal name, billing address, tax id) from the side that
-    changed it since the last sync; return the conflicts left untouched (see ``_plan``)."""
+    changed it since the last sync; return the conflicts left untouched (see ``_plan``).
+    The link is locked first: two syncs at once carry each change once."""
+    lock(link)
     account, customer, crm, fin, values, conflicts = _plan(link, resolve)
     crm_updates, fin_updates = {}, {}
     for field, fin_field, synced_attr in SHARED_FIELDS:
