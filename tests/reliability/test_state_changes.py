@@ -251,6 +251,14 @@ def _quote_in(shop, state):
     return quote
 
 
+def _quote_scenarios():
+    """send a draft; accept, reject and revise a sent quote."""
+    return [Scenario(f"POST {API}/crm/quotes/{{record_id}}/{{action}} {verb}",
+                     lambda shop, n, verb=verb, state=state: same(Request(
+                         f"{API}/crm/quotes/{_quote_in(shop, state)}/{verb}"))(n), (f"crm_quote.{verb}",))
+            for verb, state in (("send", "draft"), ("accept", "sent"), ("reject", "sent"), ("revise", "sent"))]
+
+
 def _shortage_wins(shop, n):
     """n deals of 3 units each on one product with 2n units: the last wins get backorders."""
     product, sku = shop.product(on_hand=2 * n)
@@ -310,18 +318,7 @@ SCENARIOS = [
              lambda shop, n: (lambda deal: same(Request(f"{API}/crm/deals/{deal}/move",
                                                         {"stage_id": shop.stage(deal, 2)}))(n))(shop.deal()),
              ("crm_deal.move",)),
-    Scenario(f"POST {API}/crm/quotes/{{record_id}}/{{action}} send",
-             lambda shop, n: same(Request(f"{API}/crm/quotes/{_quote_in(shop, 'draft')}/send"))(n),
-             ("crm_quote.send",)),
-    Scenario(f"POST {API}/crm/quotes/{{record_id}}/{{action}} accept",
-             lambda shop, n: same(Request(f"{API}/crm/quotes/{_quote_in(shop, 'sent')}/accept"))(n),
-             ("crm_quote.accept",)),
-    Scenario(f"POST {API}/crm/quotes/{{record_id}}/{{action}} reject",
-             lambda shop, n: same(Request(f"{API}/crm/quotes/{_quote_in(shop, 'sent')}/reject"))(n),
-             ("crm_quote.reject",)),
-    Scenario(f"POST {API}/crm/quotes/{{record_id}}/{{action}} revise",
-             lambda shop, n: same(Request(f"{API}/crm/quotes/{_quote_in(shop, 'sent')}/revise"))(n),
-             ("crm_quote.revise",)),
+    *_quote_scenarios(),
     Scenario(f"POST {API}/crm/cases/{{record_id}}/resolve",
              lambda shop, n: same(Request(f"{API}/crm/cases/{shop.case()}/resolve", {"resolution": "Fixed"}))(n),
              ("crm_case.resolve",)),
