@@ -218,6 +218,20 @@ def create_user(app, email: str, roles: list[str], password: str = "user-pass-12
             services.create_user(email, email.split("@")[0].title(), password, roles)
 
 
+def load_demo_data(app) -> None:
+    """Load the demo data of every installed plugin into ``app``'s database (no progress bars)."""
+    from contextlib import contextmanager
+
+    from core.demo import load_demo
+
+    @contextmanager
+    def progress_for(_name):
+        yield lambda n: None
+
+    with app.app_context():
+        load_demo(progress_for)
+
+
 def login(client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD):
     """Log a test client in through the real login form (CSRF token included)."""
     page = client.get("/login")

@@ -15,19 +15,24 @@ def inventory_group():
     pass
 
 
-@inventory_group.command("check", help="Prove every cached quantity equals the sum of its moves.")
+@inventory_group.command("check", help="Prove every cached quantity equals the sum of its moves, and every "
+                                         "document and purchase order moved what its lines say.")
 @with_appcontext
 def check_command():
+    """Print every quantity and document that disagrees with its moves; fail when there is one."""
     from plugins.erp_inventory import services
 
     require_installed("erp_inventory")
-    problems = services.quant_mismatches()
-    for p in problems:
+    result = services.stock_check()
+    for p in result["mismatches"]:
         click.secho(f"product {p['product_id']} location {p['location_id']}: "
                     f"cached {p['quant']} but moves sum to {p['moves']}", fg="red")
-    if problems:
-        raise click.ClickException(f"{len(problems)} quantities differ from their moves")
-    click.echo("ok: every quantity equals the sum of its moves")
+    for p in result["problems"]:
+        click.secho(f"{p['kind']}: {p['message']}", fg="red")
+    if not result["ok"]:
+        raise click.ClickException(f"{len(result['mismatches'])} quantities and {len(result['problems'])} "
+                                   f"documents or orders differ from their moves")
+    click.echo("ok: every quantity equals the sum of its moves and every document moved what its lines say")
 
 
 @inventory_group.command("replenish", help="Check reorder rules; propose purchase orders.")

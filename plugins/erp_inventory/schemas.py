@@ -246,6 +246,23 @@ class StockLineImportSchema(ma.Schema):
     unit_cost = fields.Decimal(places=4, as_string=True, load_default=None, validate=NOT_NEGATIVE)
 
 
+class StockProblemSchema(ma.Schema):
+    """A stock document or purchase order whose moves disagree with its lines."""
+
+    kind = fields.String(metadata={"description": "document_moves_exceed_lines, document_moves_differ_done, "
+                                                  "moves_on_open_document, over_received or receipt_moves_differ"})
+    message = fields.String()
+    document_id = fields.Integer(allow_none=True)
+    document = fields.String(allow_none=True, metadata={"description": "The document's number"})
+    purchase_order_id = fields.Integer(allow_none=True)
+    purchase_order = fields.String(allow_none=True, metadata={"description": "The purchase order's number"})
+    product_id = fields.Integer()
+    sku = fields.String()
+    expected = _qty(metadata={"description": "What the lines allow or say"})
+    found = _qty(metadata={"description": "What the lines or moves hold"})
+
+
 class StockCheckSchema(ma.Schema):
-    ok = fields.Boolean()
-    mismatches = fields.List(fields.Dict())
+    ok = fields.Boolean(metadata={"description": "True when both lists are empty"})
+    mismatches = fields.List(fields.Dict(), metadata={"description": "Cached quantities that differ from their moves"})
+    problems = fields.List(fields.Nested(StockProblemSchema))

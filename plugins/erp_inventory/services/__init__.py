@@ -7,6 +7,8 @@ Plugins that depend on inventory (the bridge) call these functions: ``search_cat
 from plugins.erp_inventory.services.catalog import (Availability, WarehouseAvailability, availability,
                                                     create_product, product_by_sku, search_catalog,
                                                     update_product)
+from plugins.erp_inventory.services.checks import (delivered_by_reference, document_problems,
+                                                   purchase_problems, stock_check, stock_problems)
 from plugins.erp_inventory.services.documents import (DeliveryStatus, add_line, cancel_document, set_stock_level,
                                                       confirm_document, create_delivery, create_document,
                                                       delivery_status, delivery_statuses, document_lock, get_document,
