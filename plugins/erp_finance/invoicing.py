@@ -25,6 +25,7 @@ from plugins.erp_finance.models import (KIND_LABELS, Account, Customer, Installm
 from plugins.erp_finance.parties import installments
 
 HEADER_FIELDS = ("date", "currency", "payment_term_id", "reference", "notes", "journal_id")
+CREDITABLE = ("posted", "partially paid", "paid")  # the states an invoice is credited from
 LINE_FIELDS = ("description", "product_ref", "quantity", "unit_price", "discount", "tax_id",
                "account_id")
 
@@ -280,37 +281,49 @@ def post_invoice(invoice: Invoice) -> Invoice:
     return invoice
 
 
+def credit_left(invoice: Invoice, excluding: int | None = None) -> Decimal:
+    """What credit notes may still credit of ``invoice``: its total less the credit notes
+    issued against it (drafts and cancelled ones aside; ``excluding`` the one being posted)."""
+    issued = (sa.select(sa.func.coalesce(sa.func.sum(Invoice.amount_total), 0))
+              .where(Invoice.origin_id == invoice.id, Invoice.state.notin_(("draft", "cancelled"))))
+    if excluding is not None:
+        issued = issued.where(Invoice.id != excluding)
+    return invoice.amount_total - (db.session.scalar(issued) or ZERO)
+
+
+def credit_row(line: InvoiceLine, quantity: Decimal | None = None) -> dict:
+    """A credit note line crediting ``quantity`` (all of it by default) of an invoice line, at
+    its price and discount, with its tax and account: posting it reverses both."""
+    return {"description": line.description, "product_ref": line.product_ref,
+            "quantity": line.quantity if quantity is None else quantity, "unit_price": line.unit_price,
+            "discount": line.discount, "tax_id": line.tax_id, "account_id": line.account_id}
+
+
 def _check_refund_limit(credit_note: Invoice) -> None:
     """Credit notes of one invoice never add up to more than the invoice."""
     origin = lock_by_id(Invoice, credit_note.origin_id)
-    if origin.state not in ("posted", "partially paid", "paid"):
+    if origin.state not in CREDITABLE:
         raise RuleViolation(f"{origin.label} is not posted", code="invoice_not_posted")
-    credited = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Invoice.amount_total), 0))
-                                 .where(Invoice.origin_id == origin.id, Invoice.id != credit_note.id,
-                                        Invoice.state.notin_(("draft", "cancelled")))) or ZERO
-    if credited + credit_note.amount_total > origin.amount_total:
-        left = origin.amount_total - credited
+    left = credit_left(origin, excluding=credit_note.id)
+    if credit_note.amount_total > left:
         raise RuleViolation(f"{origin.number} can be credited for at most {left} {origin.currency} "
                             f"more", code="credit_exceeds_invoice", details={"available": str(left)})
     if credit_note.currency != origin.currency:
         raise RuleViolation("a credit note is in the currency of its invoice", code="currency_mismatch")
 
 
-@state_change(Invoice, "credit", states=("posted", "partially paid", "paid"))
+@state_change(Invoice, "credit", states=CREDITABLE)
 def create_credit_note(invoice: Invoice, data: dict | None = None) -> Invoice:
     """A credit note correcting a posted invoice (or a supplier credit note for a bill).
 
     Full when ``data`` has no ``lines`` (every line of the invoice is credited), partial
-    otherwise. Posted at once unless ``post`` is False; posting applies it to the
+    otherwise (``refunds.credit_note_lines`` makes them from chosen lines or an amount). Posted at once unless ``post`` is False; posting applies it to the
     invoice, and whatever the invoice no longer owes stays as the party's credit.
     """
     data = dict(data or {})
     if invoice.is_refund:
         raise RuleViolation(f"{invoice.label} is not a posted invoice", code="invoice_not_posted")
-    rows = data.get("lines") or [
-        {"description": ln.description, "product_ref": ln.product_ref, "quantity": ln.quantity,
-         "unit_price": ln.unit_price, "discount": ln.discount, "tax_id": ln.tax_id,
-         "account_id": ln.account_id} for ln in invoice.lines]
+    rows = data.get("lines") or [credit_row(ln) for ln in invoice.lines]
     kind = invoice.kind.replace("invoice", "refund")
     party_key = "customer_id" if invoice.is_customer_side else "supplier_id"
     credit_note = create_invoice({

@@ -7,6 +7,7 @@ previous entry of its journal (the journal row is locked too, so the chain never
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -431,6 +432,28 @@ def rate_for(currency: str, date: dt.date) -> Decimal:
         raise RuleViolation(f"no exchange rate for {currency} on or before {date.isoformat()}; "
                             f"add one under Exchange rates", code="no_exchange_rate")
     return rate
+
+
+def rates_for(pairs) -> dict[tuple[str, dt.date], Decimal]:
+    """``rate_for`` of every ``(currency, date)`` in ``pairs`` that has a rate on or before its
+    date (the others are left out), in one query per currency: for reports that convert many
+    amounts, each at the rate of its own date."""
+    company, wanted, found = company_currency(), {}, {}
+    for currency, date in pairs:
+        wanted.setdefault(currency, set()).add(date)
+    for currency, dates in wanted.items():
+        if currency == company:
+            found.update({(currency, date): Decimal(1) for date in dates})
+            continue
+        known = db.session.execute(sa.select(ExchangeRate.date, ExchangeRate.rate).where(
+            ExchangeRate.currency == currency, ExchangeRate.date <= max(dates))
+            .order_by(ExchangeRate.date)).all()
+        days = [day for day, _ in known]
+        for date in dates:
+            index = bisect.bisect_right(days, date)
+            if index:
+                found[(currency, date)] = known[index - 1][1]
+    return found
 
 
 def _check_rate_day(currency: str, date: dt.date, exclude_id: int | None) -> None:

@@ -2,18 +2,19 @@
 
 Plugins that depend on finance call these (the bridge calls ``find_customer``,
 ``create_customer``, ``get_customer``, ``lock_customer``, ``customer_status``, ``create_invoice``,
-``post_invoice``, ``create_credit_note``). The operations live in one module per
-subject; this module gathers them.
+``post_invoice``, ``creditable_invoices``, ``credit_note_lines``, ``create_credit_note``,
+``rates_for``). The operations live in one module per subject; this module gathers them.
 """
 from plugins.erp_finance.credit import (CustomerStatus, customer_status, expected_payments,
                                         overdue_invoices, supplier_balance)
-from plugins.erp_finance.invoicing import (cancel_invoice, compute_line, create_credit_note,
-                                           create_invoice, get_invoice, post_invoice, update_invoice)
+from plugins.erp_finance.invoicing import (CREDITABLE, cancel_invoice, compute_line,
+                                           create_credit_note, create_invoice, credit_left,
+                                           get_invoice, post_invoice, update_invoice)
 from plugins.erp_finance.ledger import (check_lock_date, create_account, create_entry,
                                         create_exchange_rate, create_fiscal_year, create_journal,
                                         create_tax, delete_entry, fiscal_year_for, get_entry,
                                         get_settings, install_defaults, post_entry, rate_for,
-                                        reverse_entry, update_account, update_entry,
+                                        rates_for, reverse_entry, update_account, update_entry,
                                         update_exchange_rate, update_fiscal_year, update_journal,
                                         update_settings, update_tax, verify_ledger)
 from plugins.erp_finance.parties import (FIELDS, create_customer, create_payment_term,
@@ -22,20 +23,22 @@ from plugins.erp_finance.parties import (FIELDS, create_customer, create_payment
                                          update_customer, update_payment_term, update_supplier)
 from plugins.erp_finance.payments import (allocate_payment, apply_credit_note, available_credits,
                                           cancel_payment, get_payment, register_payment)
+from plugins.erp_finance.refunds import Creditable, creditable_invoices, credit_note_lines
 from plugins.erp_finance.reports import revenue_by_month
 from plugins.erp_finance.schedules import (create_schedule, get_schedule, run_billing_schedules,
                                            update_schedule)
 
 __all__ = [
-    "FIELDS", "CustomerStatus", "allocate_payment", "apply_credit_note", "available_credits",
-    "cancel_invoice", "cancel_payment", "check_lock_date", "compute_line", "create_account",
-    "create_credit_note", "create_customer", "create_entry", "create_exchange_rate",
+    "CREDITABLE", "FIELDS", "Creditable", "CustomerStatus", "allocate_payment", "apply_credit_note",
+    "available_credits", "cancel_invoice", "cancel_payment", "check_lock_date", "compute_line",
+    "create_account", "create_credit_note", "create_customer", "create_entry", "create_exchange_rate",
     "create_fiscal_year", "create_invoice", "create_journal", "create_payment_term",
-    "create_schedule", "create_supplier", "create_tax", "customer_status", "delete_entry",
+    "create_schedule", "create_supplier", "create_tax", "credit_left", "credit_note_lines",
+    "creditable_invoices", "customer_status", "delete_entry",
     "expected_payments", "find_customer", "fiscal_year_for", "get_customer", "get_entry", "get_invoice", "get_payment",
     "get_schedule", "get_settings", "get_supplier", "install_defaults", "installments",
     "lock_customer", "normalise_name", "overdue_invoices", "parse_schedule", "post_entry", "post_invoice",
-    "rate_for", "register_payment", "revenue_by_month", "reverse_entry", "run_billing_schedules",
+    "rate_for", "rates_for", "register_payment", "revenue_by_month", "reverse_entry", "run_billing_schedules",
     "supplier_balance",
     "update_account", "update_customer", "update_entry", "update_exchange_rate",
     "update_fiscal_year", "update_invoice", "update_journal", "update_payment_term",
