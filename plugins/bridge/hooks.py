@@ -119,6 +119,13 @@ def product_catalog(query, limit):
 
 
 @hookimpl
+def exchange_rates(pairs):
+    from plugins.bridge import revenue
+
+    return revenue.exchange_rates(pairs)
+
+
+@hookimpl
 def product_availability(refs):
     from plugins.bridge import catalog
 

@@ -12,6 +12,7 @@ from core.db import read_session
 from plugins.bridge import services
 from plugins.bridge.models import OrderInvoice, SalesOrder
 from plugins.crm import rules
+from plugins.crm.hookspecs import ExchangeRates
 from plugins.crm.models import Deal
 from plugins.crm.services import forecast_by_month
 
@@ -74,6 +75,15 @@ def revenue_view(date_from: dt.date | None = None, date_to: dt.date | None = Non
                        "weighted": sum((r["weighted"] for r in rows), ZERO),
                        "recognised": sum((r["recognised"] or ZERO for r in rows), ZERO) if fin else None},
             "expected_payments": expected_payments(today) if fin else []}
+
+
+def exchange_rates(pairs: list[tuple[str, dt.date]]):
+    """CRM's ``exchange_rates`` answered from finance's rates into the company currency
+    (None without finance: CRM reports then stay per currency)."""
+    if not services.installed("erp_finance"):
+        return None
+    fin = services.finance()
+    return ExchangeRates(currency=fin.get_settings().currency, rates=fin.rates_for(pairs))
 
 
 def expected_payments(today: dt.date) -> list[dict]:

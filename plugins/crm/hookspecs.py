@@ -133,6 +133,16 @@ class CatalogProduct:
 
 
 @dataclass(frozen=True)
+class ExchangeRates:
+    """What amounts in several currencies are worth in one: ``rates[(code, date)]`` is what
+    one unit of currency ``code`` was worth on ``date`` in ``currency`` (the company currency
+    of the books)."""
+
+    currency: str
+    rates: dict[tuple[str, dt.date], Decimal]
+
+
+@dataclass(frozen=True)
 class Availability:
     """How much of a product can be delivered (``available`` in the product's unit)."""
 
@@ -225,4 +235,16 @@ def product_availability(refs: list[str]) -> dict[str, Availability] | None:
 
     Called when a quote is shown, inside the request; must only read. Stops at the first
     non-None answer (one plugin masters stock); None means availability is unknown.
+    """
+
+
+@hookspec(firstresult=True)
+def exchange_rates(pairs: list[tuple[str, dt.date]]) -> ExchangeRates | None:
+    """The rates that turn amounts of ``pairs`` (currency, date) into one currency, for
+    reports adding amounts of several currencies (campaigns: each won deal at the rate of
+    its win date).
+
+    Called while a report is computed, inside the request; must only read. Stops at the
+    first non-None answer (one plugin keeps the books). A pair without a rate is left out
+    of ``rates``: its amounts stay in their own currency, as all do when nobody answers.
     """

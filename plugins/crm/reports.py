@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from core.auth.models import User
 from core.db import read_session
+from core.registry import current_registry
 from plugins.crm import rules
 from plugins.crm.models import Activity, Campaign, Deal, Lead, Pipeline, Stage, Task
 
@@ -28,6 +29,13 @@ def month_of(column):
     if _dialect() == "postgresql":
         return sa.func.to_char(column, "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
+
+
+def day_of(column):
+    """'YYYY-MM-DD' of a date or timestamp column."""
+    if _dialect() == "postgresql":
+        return sa.func.to_char(column, "YYYY-MM-DD")
+    return sa.func.strftime("%Y-%m-%d", column)
 
 
 def week_of(column):
@@ -138,28 +146,66 @@ def overdue_tasks(today: dt.date | None = None) -> list[dict]:
             for name, n, oldest in read_session().execute(stmt)]
 
 
+def _won_by_campaign() -> dict[int, list[tuple[str, dt.date, Decimal]]]:
+    """Won amounts per campaign, summed per currency and win date."""
+    won_day = day_of(sa.func.coalesce(Deal.won_at, Deal.updated_at))
+    stmt = _deals(sa.select(Deal.campaign_id, Deal.currency, won_day, sa.func.sum(Deal.amount))
+                  .join(Stage, Stage.id == Deal.stage_id)
+                  .where(Stage.is_won.is_(True), Deal.campaign_id.is_not(None))
+                  .group_by(Deal.campaign_id, Deal.currency, won_day))
+    found: dict[int, list] = {}
+    for campaign_id, currency, day, amount in read_session().execute(stmt):
+        found.setdefault(campaign_id, []).append((currency, dt.date.fromisoformat(day), Decimal(amount or 0)))
+    return found
+
+
+def _in_one_currency(won: list[tuple[str, dt.date, Decimal]], rates) -> dict[str, Decimal]:
+    """Won amounts added per currency they can be shown in: the rates' currency for those
+    with a rate on their win date, their own for the others (never added across currencies)."""
+    totals: dict[str, Decimal] = {}
+    for currency, day, amount in won:
+        rate = rates.rates.get((currency, day)) if rates is not None else None
+        shown = (rates.currency, _money(amount * rate)) if rate is not None else (currency, amount)
+        totals[shown[0]] = totals.get(shown[0], Decimal("0")) + shown[1]
+    return {currency: _money(total) for currency, total in totals.items()}
+
+
 def campaigns() -> list[dict]:
-    """Leads, converted leads, conversion rate, deals and won value per campaign."""
+    """Leads, converted leads, conversion rate, deals and won value per campaign.
+
+    Won amounts are never added across currencies. When a plugin answers ``exchange_rates``
+    (the bridge, from finance), each won deal counts at the rate of its win date in the
+    company currency; what has no rate (and everything, without such a plugin) stays in its
+    own currency, one more row of the campaign. The campaign's own figures (cost, leads,
+    deals) are on its first row.
+    """
     leads = sa.select(Lead.campaign_id, sa.func.count(Lead.id).label("leads"),
                       sa.func.sum(sa.case((Lead.status == "converted", 1), else_=0)).label("converted"))
     lead_clause = rules.owned_by_visible(Lead.owner_id)
     if lead_clause is not None:
         leads = leads.where(lead_clause)
     leads = leads.group_by(Lead.campaign_id).subquery()
-    deals = _deals(sa.select(Deal.campaign_id, sa.func.count(Deal.id).label("deals"),
-                             sa.func.sum(sa.case((Stage.is_won.is_(True), Deal.amount), else_=0)).label("won_value"))
-                   .join(Stage, Stage.id == Deal.stage_id).group_by(Deal.campaign_id)).subquery()
-    stmt = (sa.select(Campaign.name, Campaign.currency, Campaign.cost, leads.c.leads, leads.c.converted,
-                      deals.c.deals, deals.c.won_value)
+    deals = _deals(sa.select(Deal.campaign_id, sa.func.count(Deal.id).label("deals"))
+                   .group_by(Deal.campaign_id)).subquery()
+    stmt = (sa.select(Campaign.id, Campaign.name, Campaign.currency, Campaign.cost, leads.c.leads,
+                      leads.c.converted, deals.c.deals)
             .outerjoin(leads, leads.c.campaign_id == Campaign.id)
             .outerjoin(deals, deals.c.campaign_id == Campaign.id).order_by(Campaign.name))
+    won = _won_by_campaign()
+    rates = current_registry().hook.exchange_rates(
+        pairs=sorted({(currency, day) for sums in won.values() for currency, day, _ in sums}))
+    first = rates.currency if rates is not None else None
     rows = []
-    for name, cur, cost, n_leads, converted, n_deals, won in read_session().execute(stmt):
+    for campaign_id, name, cur, cost, n_leads, converted, n_deals in read_session().execute(stmt):
         n_leads, converted = int(n_leads or 0), int(converted or 0)
-        rows.append({"campaign": name, "currency": cur, "cost": _money(cost), "leads": n_leads,
-                     "converted": converted,
-                     "conversion_rate": round(100 * converted / n_leads, 1) if n_leads else None,
-                     "deals": int(n_deals or 0), "won_value": _money(won)})
+        own = {"campaign": name, "cost": _money(cost), "cost_currency": cur, "leads": n_leads,
+               "converted": converted, "deals": int(n_deals or 0),
+               "conversion_rate": round(100 * converted / n_leads, 1) if n_leads else None}
+        totals = _in_one_currency(won.get(campaign_id, []), rates) or {first or cur: _money(0)}
+        # the company currency first, then the campaign's own, then the others
+        for i, currency in enumerate(sorted(totals, key=lambda c: (c not in (first, cur), c != first, c))):
+            rows.append({**(own if i == 0 else dict.fromkeys(own) | {"campaign": name}),
+                         "won_value": totals[currency], "currency": currency})
     return rows
 
 
@@ -189,9 +235,11 @@ REPORTS = {
                          "Calls, emails, meetings and notes logged per person and week."),
     "overdue-tasks": Report("Overdue tasks", ("assignee", "overdue", "oldest_due"), overdue_tasks,
                             "Open tasks past their due date."),
-    "campaigns": Report("Campaigns", ("campaign", "currency", "cost", "leads", "converted", "conversion_rate",
-                                      "deals", "won_value"), campaigns,
-                        "Leads and deals attributed to each campaign, conversion and won value."),
+    "campaigns": Report("Campaigns", ("campaign", "cost", "cost_currency", "leads", "converted",
+                                      "conversion_rate", "deals", "won_value", "currency"), campaigns,
+                        "Leads and deals attributed to each campaign, conversion and won value: in the "
+                        "company currency at the rate of each win's date when finance is installed, "
+                        "in its own currency where there is no rate."),
 }
 
 

@@ -172,3 +172,26 @@ def test_clearing_a_deals_probability_gives_it_back_its_stages(api):
     assert deal["probability"] == 80
     cleared = api.patch(f"{API}/deals/{deal['id']}", json={"probability": None})
     assert cleared.status_code == 200 and cleared.get_json()["probability"] == 10  # "New": 10 %
+
+
+def test_crm_alone_reports_campaign_wins_per_currency(kernel_db):
+    """Without finance nobody converts: a campaign's won deals are added per currency."""
+    from core import lifecycle
+    from core.db import transaction
+    from tests.conftest import ApiClient, dispose, make_app, token_for
+
+    app = make_app(kernel_db)
+    try:
+        with app.app_context(), transaction():
+            lifecycle.install("crm")
+        api = ApiClient(app.test_client(), token_for(app))
+        fair = api.post(f"{API}/campaigns", json={"name": "Fair", "cost": "80.00", "currency": "USD"}).get_json()
+        for amount, currency in (("100.00", "EUR"), ("40.00", "USD"), ("60.00", "USD"), ("5.00", "GBP")):
+            deal = api.post(f"{API}/deals", json={"title": f"{amount} {currency}", "amount": amount,
+                                                  "currency": currency, "campaign_id": fair["id"]}).get_json()
+            assert api.post(f"{API}/deals/{deal['id']}/win", json={}).status_code == 200
+        rows = api.get(f"{API}/reports/campaigns").get_json()["rows"]
+        assert [(r["won_value"], r["currency"], r["cost"], r["deals"]) for r in rows] == [
+            ("100.00", "USD", "80.00", 4), ("100.00", "EUR", None, None), ("5.00", "GBP", None, None)]
+    finally:
+        dispose(app)
