@@ -5,12 +5,14 @@ from core.api import ApiBlueprint
 from core.db import db
 from core.errors import NotFound
 from core.permissions import requires
-from plugins.bridge import deals, handoffs, reconcile, revenue, services, status
+from plugins.bridge import cases, deals, handoffs, reconcile, revenue, services, status
 from plugins.bridge.models import AccountLink, SalesOrder
 from plugins.bridge.schemas import (AccountLinkSchema, AccountStatusSchema, BridgeSettingsSchema,
-                                    ContractSchema, DriftSchema, HandoffFailureSchema, HealthSchema,
-                                    OrderStatusSchema, ReconcileArgsSchema, RevenueArgsSchema,
-                                    RevenueViewSchema, SalesOrderSchema, SyncResultSchema, SyncSchema)
+                                    CaseResolutionSchema, ContractSchema, CreditableInvoiceSchema,
+                                    DriftSchema, HandoffFailureSchema, HealthSchema,
+                                    OrderStatusSchema, ReconcileArgsSchema, ResolvedCaseSchema,
+                                    RevenueArgsSchema, RevenueViewSchema, SalesOrderSchema,
+                                    SyncResultSchema, SyncSchema)
 
 blp = ApiBlueprint("bridge", __name__)
 
@@ -104,6 +106,34 @@ def deal_status(deal_id):
 def mark_recurring(data, deal_id):
     """Mark an open deal recurring (billing period and term in months)."""
     return deals.mark_recurring(deal_id, data["period"], data["term_months"])
+
+
+@blp.route("/cases/<int:case_id>/invoices")
+@requires(cases.CREDIT_PERMISSION)
+@blp.response(200, CreditableInvoiceSchema(many=True))
+def creditable_invoices(case_id):
+    """The posted invoices of the case account's customer that can still be credited, newest
+    first, with their lines: what a resolution's credit may name."""
+    from plugins.crm.records import CASE
+
+    return cases.creditable_invoices(CASE.get(case_id).account_id)
+
+
+@blp.route("/cases/<int:case_id>/resolve", methods=["POST"])
+@requires("crm.case.write")
+@blp.arguments(CaseResolutionSchema)
+@blp.response(200, ResolvedCaseSchema)
+def resolve_case(data, case_id):
+    """Resolve a case and, with ``credit`` (needs ``bridge.case.credit``), issue and post the
+    credit note it agreed on one of its account's invoices, in one transaction: the whole
+    invoice, chosen lines and quantities, or an amount spread over its taxes. Sending the
+    same resolution again changes nothing."""
+    from plugins.crm.records import CASE
+
+    case = cases.resolve_case(CASE.get(case_id), data["resolution"], data["credit"])
+    return {"id": case.id, "subject": case.subject, "account_id": case.account_id, "status": case.status,
+            "resolution": case.resolution, "resolved_at": case.resolved_at,
+            "credit_note": cases.credit_of_case(case.id)}
 
 
 @blp.route("/accounts/<int:account_id>/status")

@@ -113,13 +113,16 @@ def _pay(order: SalesOrder, share: Decimal) -> None:
 
 
 def _credit_case(order: SalesOrder) -> None:
-    from plugins.crm.services import create_case, resolve_case
+    from plugins.bridge.cases import resolve_case
+    from plugins.crm.services import create_case
 
     record = order.invoices[0]
     credit = min(Decimal("25.00"), (record.amount / 10).quantize(Decimal("0.01")))
     case = create_case({"subject": f"Damaged item on {order.number}", "account_id": order.account_id,
                         "priority": "high"})
-    resolve_case(case, f"Apologised; agreed a credit of {credit} on invoice {record.number}.")
+    resolve_case(case, "Apologised for the damaged item; agreed a credit.",
+                 {"invoice_id": record.invoice_id, "mode": "amount", "amount": credit,
+                  "reason": f"Damaged item on {order.number}"})
 
 
 def _soonest_contract_end():

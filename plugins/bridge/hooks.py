@@ -10,6 +10,8 @@ PERMISSIONS = (
     ("bridge.order.write", "Mark deals recurring"),
     ("bridge.settings.write", "Change the bridge settings (invoice policy, shortages, overdue days)"),
     ("bridge.override", "Win a deal despite a credit, overdue or stock problem, with a reason"),
+    ("bridge.case.credit", "Resolve a case with a credit note on one of its account's invoices "
+                           "(posted in finance at once)"),
     ("bridge.reconcile.run", "Run the reconciliation and repair drift"),
     ("bridge.revenue.read", "See the revenue view: forecast next to recognised revenue, and the "
                             "payments expected from each deal"),
@@ -90,13 +92,6 @@ def on_deal_won(event):
     from plugins.bridge.deals import create_order
 
     create_order(event.deal_id, event.override_reason)
-
-
-@hookimpl
-def on_case_resolved(event):
-    from plugins.bridge.cases import case_resolved
-
-    case_resolved(event)
 
 
 @hookimpl
@@ -199,3 +194,18 @@ def panels(slot, obj):
         found.append(Panel("Credit note", "bridge/panel_case.html",
                            {"credit": cases.credit_of_case(obj.id)}, order=10))
     return found
+
+
+@hookimpl
+def case_resolve_form(case):
+    """CRM's resolve form with the credit note a resolution may agree, when the case's
+    account has an invoice left to credit and the user may credit it."""
+    from flask_login import current_user
+
+    from plugins.bridge import cases
+
+    if not current_user.can(cases.CREDIT_PERMISSION):
+        return None
+    invoices = cases.creditable_invoices(case.account_id)
+    return Panel("Resolve", "bridge/case_resolve_form.html", {"case": case, "invoices": invoices}) \
+        if invoices else None

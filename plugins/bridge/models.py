@@ -11,6 +11,7 @@ from core.db import Money, Quantity, Timestamped, db, utcnow
 
 INVOICE_POLICIES = ("on_order", "on_delivery")
 PERIODS = ("monthly", "quarterly", "yearly")
+CREDIT_MODES = ("whole", "lines", "amount")  # what of an invoice a case credits
 
 
 class AccountLink(db.Model):
@@ -113,7 +114,7 @@ class OrderInvoice(db.Model):
 
 
 class CaseCredit(db.Model):
-    """A credit note finance issued because a CRM case was resolved with a credit."""
+    """A credit note finance issued because a CRM case was resolved with a credit (one per case)."""
 
     __tablename__ = "bridge_case_credit"
 

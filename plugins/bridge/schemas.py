@@ -1,14 +1,27 @@
-"""Shapes of the bridge's links, settings, orders, status and drift."""
+"""Shapes of the bridge's links, settings, orders, status, case credits and drift."""
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from core.admin.schemas import EventSchema
 from core.api import UtcDateTime
-from plugins.bridge.models import INVOICE_POLICIES, PERIODS
+from plugins.bridge.models import CREDIT_MODES, INVOICE_POLICIES, PERIODS
 
 
 def Money(**kw):  # noqa: N802 - a field factory
     return fields.Decimal(as_string=True, places=2, **kw)
+
+
+def Exact(places: int, **kw):  # noqa: N802 - a field factory
+    """A decimal input more than 0 with at most ``places`` decimals (never rounded)."""
+    def check(value: Decimal) -> None:
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ma.ValidationError(f"Use at most {places} decimals.")
+
+    kw.setdefault("metadata", {"description": f"Decimal string, up to {places} decimals"})
+    return fields.Decimal(as_string=True, validate=[
+        validate.Range(min=Decimal(1).scaleb(-places), max=Decimal(10) ** 12), check], **kw)
 
 
 class AccountLinkSchema(ma.Schema):
@@ -212,3 +225,90 @@ class HealthSchema(ma.Schema):
     resolved = fields.List(fields.Nested(HandoffFailureSchema))
     events = fields.List(fields.Nested(EventSchema),
                          metadata={"description": "Latest events the bridge acts on"})
+
+
+# --- cases resolved with a credit ---
+
+
+class CreditLineSchema(ma.Schema):
+    line_id = fields.Integer(required=True, metadata={"description": "A line of the invoice"})
+    quantity = Exact(3, required=True, metadata={"description": "How much of it to credit (at most "
+                                                                "the quantity invoiced)"})
+
+
+class CaseCreditSchema(ma.Schema):
+    """The credit note a resolution agrees: which invoice of the case's account, what of it,
+    and why."""
+
+    invoice_id = fields.Integer(required=True, metadata={
+        "description": "A posted invoice of the case account's customer (see GET .../invoices)"})
+    mode = fields.String(required=True, validate=validate.OneOf(CREDIT_MODES), metadata={
+        "description": "whole: every line of the invoice; lines: the chosen lines and quantities; "
+                       "amount: an amount, tax included, spread over the invoice's taxes pro rata "
+                       "of its net per tax"})
+    lines = fields.List(fields.Nested(CreditLineSchema), validate=validate.Length(min=1, max=500),
+                        metadata={"description": "mode lines only"})
+    amount = Exact(2, metadata={"description": "mode amount only: the total credited, tax included"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "Why the customer is credited (the credit note's notes)"})
+
+    @ma.validates_schema
+    def _one_way(self, data, **_kwargs):
+        mode = data.get("mode")
+        for field in ("lines", "amount"):
+            if mode == field and field not in data:
+                raise ma.ValidationError(f"Required with mode {field}.", field)
+            if mode != field and field in data:
+                raise ma.ValidationError(f"Only with mode {field}.", field)
+        if not (data.get("reason") or "").strip():
+            raise ma.ValidationError("Say why the customer is credited.", "reason")
+
+
+class CaseResolutionSchema(ma.Schema):
+    resolution = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    credit = fields.Nested(CaseCreditSchema, load_default=None, allow_none=True, metadata={
+        "description": "The credit note to issue and post with the resolution; leave out for a "
+                       "resolution without one"})
+
+
+class CaseCreditNoteSchema(ma.Schema):
+    invoice_id = fields.Integer(metadata={"description": "The invoice credited"})
+    credit_note_id = fields.Integer()
+    number = fields.String(allow_none=True)
+    amount = Money(metadata={"description": "The credit note's total, tax included"})
+    currency = fields.String()
+
+
+class ResolvedCaseSchema(ma.Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    account_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    resolution = fields.String(allow_none=True)
+    resolved_at = UtcDateTime(allow_none=True)
+    credit_note = fields.Nested(CaseCreditNoteSchema, allow_none=True)
+
+
+class CreditableLineSchema(ma.Schema):
+    line_id = fields.Integer(attribute="id")
+    description = fields.String()
+    quantity = fields.Decimal(as_string=True)
+    unit_price = fields.Decimal(as_string=True)
+    discount = fields.Decimal(as_string=True)
+    tax_id = fields.Integer(allow_none=True)
+    tax = fields.String(attribute="tax.name", metadata={"description": "Its tax (left out without)"})
+    amount_untaxed = Money()
+    amount_tax = Money()
+    amount_total = Money()
+
+
+class CreditableInvoiceSchema(ma.Schema):
+    invoice_id = fields.Integer(attribute="invoice.id")
+    number = fields.String(attribute="invoice.number")
+    date = fields.Date(attribute="invoice.date")
+    currency = fields.String(attribute="invoice.currency")
+    amount_untaxed = Money(attribute="invoice.amount_untaxed")
+    amount_tax = Money(attribute="invoice.amount_tax")
+    amount_total = Money(attribute="invoice.amount_total")
+    credit_left = Money(metadata={"description": "Its total less the credit notes issued against it"})
+    lines = fields.List(fields.Nested(CreditableLineSchema), attribute="invoice.lines")

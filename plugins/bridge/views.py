@@ -144,3 +144,75 @@ def mark_recurring(deal_id):
     contract = deals.mark_recurring(deal_id, request.form.get("period", ""), term)
     flash(f"Once won, this deal is billed {contract.period} for {contract.term_months} month(s).", "success")
     return redirect(url_for("crm.deal_detail", record_id=deal_id))
+
+
+# --- cases resolved with a credit note ---
+
+
+@bp.route("/cases/<int:case_id>/resolve", methods=["POST"])
+@requires("crm.case.write")
+@action
+def case_resolve(case_id):
+    """CRM's resolve form as the bridge extends it: the resolution and the credit it agrees."""
+    from plugins.bridge import cases
+    from plugins.crm.records import CASE
+
+    case = CASE.get(case_id)
+    try:
+        case = cases.resolve_case(case, request.form.get("resolution", ""), _credit_from_form())
+    except ValidationFailed as exc:
+        raise ValidationFailed(_readable(exc.errors)) from exc
+    credit = cases.credit_of_case(case.id)
+    flash(f"Case “{case.subject}” resolved" + (f" with credit note {credit.number} ({credit.amount} "
+                                               f"{credit.currency})." if credit else "."), "success")
+    return redirect(url_for("crm.case_detail", record_id=case.id))
+
+
+def _credit_from_form() -> dict | None:
+    """The credit the resolve form asks for (None: none), read by the API's schema."""
+    import marshmallow as ma
+
+    from plugins.bridge.schemas import CaseCreditSchema
+
+    form = request.form
+    mode = form.get("credit_mode", "none")
+    if mode == "none":
+        return None
+    raw = {"invoice_id": form.get("credit_invoice_id"), "mode": mode, "reason": form.get("credit_reason")}
+    if mode == "amount":
+        raw["amount"] = (form.get("credit_amount") or "").strip() or None
+    if mode == "lines":
+        raw["lines"] = [{"line_id": key.removeprefix("credit_line_"), "quantity": value.strip()}
+                        for key, value in form.items() if key.startswith("credit_line_") and value.strip()]
+    try:
+        return CaseCreditSchema().load({k: v for k, v in raw.items() if v is not None})
+    except ma.ValidationError as exc:
+        raise ValidationFailed({"credit": exc.messages}) from None
+
+
+LABELS = {"credit": "", "invoice_id": "invoice", "mode": "credit", "line_id": "", "_schema": ""}
+
+
+def _readable(errors: dict, path: str = "") -> dict[str, list[str]]:
+    """Nested field errors flattened for a flash message, each naming its field:
+    ``{"credit": {"lines": {0: {"quantity": [m]}}}}`` -> ``{"credit.lines.0.quantity": ["Line 1 quantity: m"]}``."""
+    flat = {}
+    for key, found in errors.items():
+        name = f"{path}.{key}" if path else str(key)
+        if isinstance(found, dict):
+            flat.update(_readable(found, name))
+        else:
+            label = _label(name)
+            flat[name] = [f"{label}: {m}" if label else m for m in (found if isinstance(found, list) else [found])]
+    return flat
+
+
+def _label(name: str) -> str:
+    """``credit.lines.0.quantity`` -> "Line 1 quantity"; ``credit.amount`` -> "Amount"."""
+    words: list[str] = []
+    for part in name.split("."):
+        if part.isdigit():
+            words[-1:] = [f"line {int(part) + 1}"]  # "lines 0" reads "line 1"
+        elif word := LABELS.get(part, part.replace("_", " ")):
+            words.append(word)
+    return " ".join(words).capitalize()

@@ -11,8 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from core import hookspec
+from core.contrib import Panel
+
+if TYPE_CHECKING:
+    from plugins.crm.models import Case
 
 # --- payloads ---
 
@@ -85,8 +90,7 @@ class DealLost:
 
 @dataclass(frozen=True)
 class CaseResolved:
-    """A service case was resolved; ``resolution`` says what was agreed
-    (e.g. "credit of 120.00 on invoice X")."""
+    """A service case was resolved; ``resolution`` says in words what was agreed."""
 
     case_id: int
     account_id: int | None
@@ -202,7 +206,7 @@ def on_case_resolved(event: CaseResolved) -> None:
     """A service case was resolved with ``event.resolution``.
 
     Called inside the transaction of ``resolve_case``; raising refuses the resolution.
-    Key ``case:<id>:resolved``. Finance may issue the credit note the resolution names.
+    Key ``case:<id>:resolved``: resolving a case twice has one effect.
     """
 
 
@@ -217,6 +221,17 @@ def check_deal_won(deal: DealToWin) -> list[DealProblem]:
     Each implementation returns a list of ``DealProblem`` (or None); the results of all
     implementations are concatenated. Any ``blocking`` problem refuses the win with a 409
     listing every reason, unless the user may override and gives a reason.
+    """
+
+
+@hookspec(firstresult=True)
+def case_resolve_form(case: Case) -> Panel | None:
+    """The form that resolves ``case`` in place of CRM's own, from a plugin that
+    resolves cases with more than words: the bridge adds the credit note a resolution agrees.
+
+    Called while the case page renders, inside the request; must only read. Stops at the
+    first non-None answer (a panel whose template is the whole form, posting to the
+    plugin's action, which resolves through ``resolve_case``); None keeps CRM's form.
     """
 
 

@@ -376,5 +376,11 @@ def _page_helpers():
         found = services.deal_problems(deal)
         return found, services.may_override(found)
 
+    def resolve_form(case):
+        """Another plugin's form resolving ``case`` (case_resolve_form), or None for CRM's."""
+        from core.registry import current_registry
+
+        return current_registry().hook.case_resolve_form(case=case)
+
     return {"crm_timeline": queries.timeline, "crm_tasks": queries.tasks_on, "crm_duplicates": duplicates,
-            "crm_catalog": catalog, "crm_win_problems": win_problems}
+            "crm_catalog": catalog, "crm_win_problems": win_problems, "crm_resolve_form": resolve_form}

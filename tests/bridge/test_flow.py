@@ -125,20 +125,6 @@ def test_invoice_on_delivery(api, flow):
     assert ok(api.get("/api/v1/bridge/reconcile")) == []
 
 
-def test_case_credit_note(api, flow):
-    deal_id, account_id = flow.deal(company="Case Co", email="a@case.example", amount="400.00")
-    ok(flow.win(deal_id))
-    number = ok(api.get(f"/api/v1/bridge/deals/{deal_id}/status"))["invoices"][0]["number"]
-    case = ok(api.post("/api/v1/crm/cases", json={"subject": "Broken part", "account_id": account_id}))
-    ok(api.post(f"/api/v1/crm/cases/{case['id']}/resolve",
-                json={"resolution": f"Agreed: credit 120.00 on {number}."}))
-    status = ok(api.get(f"/api/v1/bridge/accounts/{account_id}/status"))
-    assert status["financial"]["balance"] == "280.00"
-    bad = ok(api.post("/api/v1/crm/cases", json={"subject": "Wrong", "account_id": account_id}))
-    refused = api.post(f"/api/v1/crm/cases/{bad['id']}/resolve", json={"resolution": "credit 5 on INV/NOPE"})
-    assert refused.status_code == 409 and "no customer invoice INV/NOPE" in refused.get_json()["message"]
-
-
 def test_sync_conflict_is_shown_not_overwritten(app, api, flow):
     deal_id, account_id = flow.deal(company="Sync Co", email="a@sync.example", amount="10.00")
     link = ok(api.post("/api/v1/bridge/links", json={"account_id": account_id, "tax_id": "de123"}))

@@ -185,6 +185,14 @@ class Shop:
     def case(self) -> int:
         return self.post("/api/v1/crm/cases", {"subject": f"Case {next(self.n)}"})["id"]
 
+    def credit_case(self) -> tuple[int, int, int]:
+        """(case, invoice, account): an open case of an account whose customer has a posted
+        invoice of 100.00."""
+        account = self.post("/api/v1/crm/accounts", {"name": f"Credit Co {next(self.n)}"})["id"]
+        customer = self.post("/api/v1/bridge/links", {"account_id": account})["customer_id"]
+        invoice = self.invoice(customer)
+        return self.post("/api/v1/crm/cases", {"subject": "Damaged", "account_id": account})["id"], invoice, account
+
     def pair(self, kind) -> tuple[int, int]:
         if kind == "contacts":
             made = [self.post("/api/v1/crm/contacts", {"name": f"Contact {next(self.n)}"})["id"] for _ in "ab"]
@@ -322,6 +330,9 @@ SCENARIOS = [
     Scenario(f"POST {API}/crm/cases/{{record_id}}/resolve",
              lambda shop, n: same(Request(f"{API}/crm/cases/{shop.case()}/resolve", {"resolution": "Fixed"}))(n),
              ("crm_case.resolve",)),
+    Scenario(f"POST {API}/bridge/cases/{{case_id}}/resolve",
+             lambda shop, n: (lambda c: same(_resolve_with_credit(c[0], c[1], "40.00"))(n))(shop.credit_case()),
+             ("crm_case.resolve", "finance_invoice.credit")),
     Scenario(f"POST {API}/crm/contacts/{{record_id}}/merge",
              lambda shop, n: (lambda ab: same(Request(f"{API}/crm/contacts/{ab[0]}/merge",
                                                       {"other_id": ab[1]}))(n))(shop.pair("contacts"))),
@@ -390,6 +401,18 @@ SCENARIOS = [
 ]
 
 
+def _resolve_with_credit(case: int, invoice: int, amount: str) -> Request:
+    return Request(f"{API}/bridge/cases/{case}/resolve", {"resolution": "Refund agreed", "credit": {
+        "invoice_id": invoice, "mode": "amount", "amount": amount, "reason": "Damaged"}})
+
+
+def _two_cases_credit_one_invoice(shop):
+    """Two cases of one account, each crediting all that is left of its invoice."""
+    case, invoice, account = shop.credit_case()
+    other = shop.post("/api/v1/crm/cases", {"subject": "Damaged too", "account_id": account})["id"]
+    return _resolve_with_credit(case, invoice, "100.00"), _resolve_with_credit(other, invoice, "100.00")
+
+
 def _win_lose(shop):
     deal = shop.deal()
     return Request(f"{API}/crm/deals/{deal}/win"), Request(f"{API}/crm/deals/{deal}/lose", {"reason": "price"})
@@ -415,6 +438,7 @@ def _accept_two_quotes(shop):
 
 
 PAIRS = {"win / lose": _win_lose, "cancel payment / allocate it": _cancel_allocate,
+         "two cases credit the rest of one invoice": _two_cases_credit_one_invoice,
          "cancel delivery / validate it": _cancel_validate, "accept two quotes of one deal": _accept_two_quotes}
 
 

@@ -66,7 +66,12 @@ def test_a_case_resolved_with_a_credit_shows_its_credit_note(sign_in, live_serve
     page.fill("#f-subject", "Two units arrived damaged")
     page.select_option("#f-account_id", str(story["account"]["id"]))
     follow(page, "form.form button[type=submit]")
-    page.fill("#resolution", f"Agreed: credit 20.00 on {invoice_number}.")
+    page.fill("#resolution", "Agreed a refund for the damaged units.")
+    page.check("#credit-mode-amount")
+    page.select_option("#credit-invoice",
+                       page.locator("#credit-invoice option", has_text=invoice_number).get_attribute("value"))
+    page.fill("#credit-amount", "20.00")
+    page.fill("#credit-reason", "Two units arrived damaged")
     follow(page, page.get_by_role("button", name="Resolve"))
     panel = page.locator("section.panel", has=page.get_by_role("heading", name="Credit note"))
     assert re.search(r"Credit note \S+: 20\.00 EUR \(posted in finance\)", panel.inner_text())
