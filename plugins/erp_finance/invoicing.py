@@ -2,7 +2,7 @@
 
 One model (``Invoice``) with a ``kind``; the customer side posts to the receivable
 control account, the supplier side to the payable one, and a refund is the mirror of
-its invoice. States: draft -> posted -> partially paid -> paid; only drafts are
+its invoice. States: draft -> posted -> partially_paid -> paid; only drafts are
 cancelled.
 """
 from __future__ import annotations
@@ -269,7 +269,7 @@ def post_invoice(invoice: Invoice) -> Invoice:
 
         origin = db.session.get(Invoice, invoice.origin_id)
         amount = min(invoice.amount_total, origin.amount_residual)
-        if amount > 0 and origin.state in ("posted", "partially paid"):
+        if amount > 0 and origin.state in ("posted", "partially_paid"):
             apply_credit_note(invoice, origin, amount)
     if invoice.kind == "out_refund":
         emit("on_credit_note_issued", CreditNoteIssued(
@@ -283,7 +283,7 @@ def post_invoice(invoice: Invoice) -> Invoice:
 def _check_refund_limit(credit_note: Invoice) -> None:
     """Credit notes of one invoice never add up to more than the invoice."""
     origin = lock_by_id(Invoice, credit_note.origin_id)
-    if origin.state not in ("posted", "partially paid", "paid"):
+    if origin.state not in ("posted", "partially_paid", "paid"):
         raise RuleViolation(f"{origin.label} is not posted", code="invoice_not_posted")
     credited = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Invoice.amount_total), 0))
                                  .where(Invoice.origin_id == origin.id, Invoice.id != credit_note.id,
@@ -296,7 +296,7 @@ def _check_refund_limit(credit_note: Invoice) -> None:
         raise RuleViolation("a credit note is in the currency of its invoice", code="currency_mismatch")
 
 
-@state_change(Invoice, "credit", states=("posted", "partially paid", "paid"))
+@state_change(Invoice, "credit", states=("posted", "partially_paid", "paid"))
 def create_credit_note(invoice: Invoice, data: dict | None = None) -> Invoice:
     """A credit note correcting a posted invoice (or a supplier credit note for a bill).
 
