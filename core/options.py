@@ -98,17 +98,10 @@ class OptionList:
         return [slug for slug, _ in self.seeds]
 
     def options(self) -> tuple[Option, ...]:
-        """Every option, active or not, in the admin's order (read once per request)."""
+        """Every option, active or not, in the admin's order."""
         if not self.editable:
             return tuple(Option(slug, label, True, i) for i, (slug, label) in enumerate(self.seeds))
-        cache = g.setdefault("tandem_options", {}) if has_app_context() else {}
-        if self.key not in cache:
-            rows = db.session.execute(
-                sa.select(StoredOption.slug, StoredOption.label, StoredOption.active, StoredOption.position)
-                .where(StoredOption.list_key == self.key)
-                .order_by(StoredOption.position, StoredOption.id)).all()
-            cache[self.key] = tuple(Option(*row) for row in rows)
-        return cache[self.key]
+        return _stored().get(self.key, ())
 
     def offered(self) -> list[tuple[str, str]]:
         """(slug, label) of the active options: what a form or a new record may choose."""
@@ -160,6 +153,23 @@ class OptionList:
         """A form's label for a value it holds but no longer offers: "Partner (inactive)"."""
         found = self.get(slug)
         return f"{found.label} (inactive)" if found else None
+
+
+def _stored() -> dict[str, tuple[Option, ...]]:
+    """Every editable list's options, read in one statement once per request (a page
+    showing sources and industries reads them together); changing one forgets them."""
+    cache = g.get("tandem_options") if has_app_context() else None
+    if cache is None:
+        cache = {}
+        for key, *option in db.session.execute(
+                sa.select(StoredOption.list_key, StoredOption.slug, StoredOption.label, StoredOption.active,
+                          StoredOption.position).order_by(StoredOption.list_key, StoredOption.position,
+                                                          StoredOption.id)):
+            cache.setdefault(key, []).append(Option(*option))
+        cache = {key: tuple(found) for key, found in cache.items()}
+        if has_app_context():
+            g.tandem_options = cache
+    return cache
 
 
 # --- the field every schema uses ---
