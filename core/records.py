@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, wraps
 from typing import Any, Callable
 
 import marshmallow as ma
@@ -696,7 +695,7 @@ def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
 def _editing_record(rt: RecordType, view):
     """``view`` with its body loaded for changing the record of the URL: an option the
     record holds stays valid once deactivated (``core.options.editing``)."""
-    @functools.wraps(view)
+    @wraps(view)
     def run(*args, record_id, **kwargs):
         with options.editing(lambda: rt.get(record_id)):
             return view(*args, record_id=record_id, **kwargs)
