@@ -31,6 +31,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from core import options
 from core.db import read_session
 from core.errors import TandemError, ValidationFailed
 from core.permissions import PUBLIC, permission_of
@@ -322,6 +323,7 @@ def openapi_document(app: Flask, api: Api, installed: frozenset[str]) -> dict:
         paths[path] = operations
     spec["paths"] = paths
     _document_custom_fields(spec, installed)
+    options.document_live(spec)
     _numeric_bounds(spec)
     used_tags = {tag for ops in paths.values() for op in ops.values()
                  if isinstance(op, dict) for tag in op.get("tags", [])}
@@ -447,6 +449,7 @@ def init_api(app: Flask) -> Api:
                                 "info": {"description": "JSON API of Tandem. Every endpoint "
                                                        "needs a bearer token unless marked public."}})
     marshmallow_plugin.converter.add_attribute_function(_decimal_as_string)
+    marshmallow_plugin.converter.add_attribute_function(options.openapi_enum)
     app.extensions["tandem_api"] = api
     return api
 

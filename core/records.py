@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass, field
+from functools import cached_property, wraps
 from typing import Any, Callable
 
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from core import customfields
+from core import customfields, options
 from core.api import ApiBlueprint, ListArgs, UtcDateTime, apply_sort, page_schema, paginate
 from core.csvio import ImportRejected, ImportReport, attr_columns, csv_response, import_csv
 from core.db import db
@@ -46,10 +47,17 @@ class FormField:
     # the label of a value the record holds that options() no longer offers (an owner who
     # left: "Bob (inactive)"); without it the value names itself
     held_label: Callable[[str], str | None] | None = None
+    # the option list (core.options) the field takes a value of: a select of its active
+    # options, showing the one the record holds even once deactivated
+    option_list: options.OptionList | None = None
 
     def __post_init__(self):
         if self.relation:
             object.__setattr__(self, "kind", "select")
+        if self.option_list:
+            object.__setattr__(self, "kind", "select")
+            object.__setattr__(self, "options", self.option_list.offered)
+            object.__setattr__(self, "held_label", self.option_list.held_label)
 
     def choices(self, chosen=None) -> list[tuple[str, str]] | None:
         """The select's options: a relation's first records, else ``options()``; with the
@@ -150,6 +158,17 @@ class RecordType:
     def label(self) -> str:
         return self.name.replace("_", " ").capitalize()
 
+    @cached_property
+    def option_fields(self) -> dict[str, options.OptionList]:
+        """The schema's fields holding an option list's values, by attribute."""
+        found = {name: options.option_list_of(f) for name, f in self.schema().fields.items()}
+        return {name: lst for name, lst in found.items() if lst is not None}
+
+    def shown(self, record, attr: str):
+        """What a page shows for ``record.attr``: an option's label rather than its slug."""
+        value = getattr(record, attr)
+        return self.option_fields[attr].label_of(value) if attr in self.option_fields else value
+
     def csv_rows(self, records) -> tuple[list, Any]:
         """CSV columns and rows of ``records`` as the API shows them, custom fields last
         (``custom.<name>``); records must carry their custom values (``_with_custom``)."""
@@ -248,7 +267,8 @@ class RecordType:
     def list_args_schema(self) -> type[ma.Schema]:
         """Query arguments of the list: paging, sorting, ``q``, a filter per stored field
         (typed like its column) and ``updated_since`` for incremental sync."""
-        extra = {name: _arg_field(column, name) for name, column in self.filter_columns().items()}
+        extra = {name: _arg_field(column, name, self.option_fields.get(name))
+                 for name, column in self.filter_columns().items()}
         if hasattr(self.model, "updated_at"):
             extra["updated_since"] = UtcDateTime(metadata={
                 "description": "Only records changed at or after this time (UTC, ISO 8601)"})
@@ -293,9 +313,12 @@ def record_type(key: str) -> RecordType:
         raise LookupError(f"no record type {key!r} has pages") from None
 
 
-def _arg_field(column, name: str) -> ma.fields.Field:
-    """A query argument typed like the column it filters."""
+def _arg_field(column, name: str, option_list: options.OptionList | None = None) -> ma.fields.Field:
+    """A query argument typed like the column it filters (a slug of its option list, an
+    inactive one too, for a field holding one)."""
     description = {"metadata": {"description": f"Only records whose {name} equals this"}}
+    if option_list is not None:
+        return options.Choice(option_list, offered_only=False, **description)
     try:
         python_type = column.type.python_type
     except (NotImplementedError, AttributeError):
@@ -389,7 +412,8 @@ def add_record_pages(bp: Blueprint, rt: RecordType, detail_template: str | None 
         custom_fields = customfields.fields_for(rt.key)
         errors, values, status = {}, request.form if request.method == "POST" else _values_of(record, rt), 422
         if request.method == "POST":
-            data, errors = load_form(rt.schema(partial=record is not None))
+            with options.editing(lambda: record):
+                data, errors = load_form(rt.schema(partial=record is not None))
             custom = {}
             try:
                 custom = customfields.validate(rt.key, _posted_custom(custom_fields), partial=False)
@@ -466,7 +490,7 @@ def _list_rows(rt: RecordType, records) -> list[tuple[str, list[tuple[Column, An
     attribute, an exception per cell, and builds each link through the URL map.
     """
     detail_prefix = url_for(f".{rt.name}_list") + "/"  # the detail route is "<list>/<id>"
-    return [(detail_prefix + str(r.id), [(c, getattr(r, c.attr)) for c in rt.columns]) for r in records]
+    return [(detail_prefix + str(r.id), [(c, rt.shown(r, c.attr)) for c in rt.columns]) for r in records]
 
 
 def import_records(rt: RecordType, text: str, mapping: dict[str, str] | None = None,
@@ -664,5 +688,16 @@ def add_record_api(blp: ApiBlueprint, rt: RecordType) -> None:
     blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_get", methods=["GET"])(
         requires(rt.read_permission)(blp.response(200, schema)(get_record)))
     blp.route(f"{base}/<int:record_id>", endpoint=f"{rt.name}_update", methods=["PATCH"])(
-        requires(rt.write_permission)(blp.arguments(schema(partial=True))(
-            blp.response(200, schema)(update_record))))
+        requires(rt.write_permission)(_editing_record(rt, blp.arguments(schema(partial=True))(
+            blp.response(200, schema)(update_record)))))
+
+
+def _editing_record(rt: RecordType, view):
+    """``view`` with its body loaded for changing the record of the URL: an option the
+    record holds stays valid once deactivated (``core.options.editing``)."""
+    @wraps(view)
+    def run(*args, record_id, **kwargs):
+        with options.editing(lambda: rt.get(record_id)):
+            return view(*args, record_id=record_id, **kwargs)
+
+    return run

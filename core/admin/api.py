@@ -2,15 +2,16 @@
 import marshmallow as ma
 import sqlalchemy as sa
 
-from core import customfields, lifecycle, webhooks
+from core import customfields, lifecycle, options, webhooks
 from core.admin.schemas import (AuditEntrySchema, CustomFieldSchema, EventSchema, InstallResultSchema, ModuleSchema,
+                                NewOptionSchema, OptionChangeSchema, OptionListSchema, OptionSchema,
                                 UninstallSchema, WebhookDeliverySchema, WebhookSubscriptionSchema)
 from core.api import ApiBlueprint, ListArgs, page_schema, paginate
 from core.audit import AuditEntry
 from core.db import db
 from core.errors import NotFound
 from core.models import Event
-from core.permissions import requires
+from core.permissions import login_required, requires
 from core.registry import current_registry
 
 blp = ApiBlueprint("admin", __name__)
@@ -148,6 +149,42 @@ def create_custom_field(data):
 def delete_custom_field(field_id):
     """Remove a custom field and all its values."""
     customfields.delete_field(field_id)
+
+
+@blp.route("/options")
+@login_required
+@blp.response(200, OptionListSchema(many=True))
+def list_option_lists():
+    """The option lists of the installed modules with their options: the slugs a field of
+    each list accepts (the active ones for a new value)."""
+    return options.installed_lists()
+
+
+@blp.route("/options/<key>")
+@login_required
+@blp.response(200, OptionListSchema)
+def get_option_list(key):
+    """One option list (``crm.source``) with its options."""
+    return options.get_list(key)
+
+
+@blp.route("/options/<key>", methods=["POST"])
+@requires("admin.option.write")
+@blp.arguments(NewOptionSchema)
+@blp.response(201, OptionSchema)
+def add_option(data, key):
+    """Add an option at the end of an editable list; its slug never changes afterwards."""
+    return options.add_option(options.get_list(key), data["label"], data.get("slug"))
+
+
+@blp.route("/options/<key>/<slug>", methods=["PATCH"])
+@requires("admin.option.write")
+@blp.arguments(OptionChangeSchema)
+@blp.response(200, OptionSchema)
+def change_option(data, key, slug):
+    """Rename an option's label, deactivate (or reactivate) it, or move it in the list."""
+    return options.change_option(options.get_list(key), slug, data.get("label"), data.get("active"),
+                                 data.get("position"))
 
 
 def _record_type_keys() -> set[str]:

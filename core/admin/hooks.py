@@ -21,6 +21,8 @@ def register_permissions():
         Permission("admin.webhook.write", "Subscribe URLs to events, retry deliveries"),
         Permission("admin.customfield.read", "See the custom fields of record types"),
         Permission("admin.customfield.write", "Add and remove custom fields"),
+        Permission("admin.option.write", "Add, rename, reorder and deactivate the options of lists "
+                                         "(sources, industries...)"),
     ]
 
 
@@ -70,4 +72,5 @@ def register_menu():
         MenuItem("Events", "admin.events", "admin.event.read", order=920, icon="events"),
         MenuItem("Webhooks", "admin.webhooks_page", "admin.webhook.read", order=930, icon="link"),
         MenuItem("Custom fields", "admin.custom_fields", "admin.customfield.read", order=940),
+        MenuItem("Option lists", "admin.option_lists", "admin.option.write", order=945),
     ]

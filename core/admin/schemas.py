@@ -81,3 +81,34 @@ class EventSchema(ma.Schema):
     payload = fields.Dict()
     actor_id = fields.Integer(allow_none=True)
     created_at = UtcDateTime()
+
+
+class OptionSchema(ma.Schema):
+    slug = fields.String(metadata={"description": "What the API sends and stores; never changes"})
+    label = fields.String(metadata={"description": "What the pages show; an admin may rename it"})
+    active = fields.Boolean(metadata={"description": "Inactive: kept by the records holding it, "
+                                                     "refused as a new value"})
+    position = fields.Integer()
+
+
+class OptionListSchema(ma.Schema):
+    key = fields.String(metadata={"description": "e.g. crm.source"})
+    label = fields.String()
+    editable = fields.Boolean(metadata={"description": "False for a fixed list (a record's states)"})
+    options = fields.Method("_options", metadata={"description": "In the admin's order"})
+
+    def _options(self, lst):
+        return OptionSchema(many=True).dump(lst.options())
+
+
+class NewOptionSchema(ma.Schema):
+    label = fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    slug = fields.String(load_default=None, validate=ma.validate.Length(max=40), metadata={
+        "description": "Lower-case words joined by '_'; made from the label when left out"})
+
+
+class OptionChangeSchema(ma.Schema):
+    label = fields.String(validate=ma.validate.Length(min=1, max=80))
+    active = fields.Boolean()
+    position = fields.Integer(validate=ma.validate.Range(min=0), metadata={
+        "description": "Move the option to this place in the list (0 = first)"})

@@ -201,6 +201,53 @@ def delete_custom_field(field_id):
     return redirect(url_for("admin.custom_fields"))
 
 
+@bp.route("/admin/options")
+@requires("admin.option.write")
+def option_lists():
+    """Settings -> Option lists: each list's options, to add, rename, reorder, deactivate."""
+    from core import options
+
+    return render_template("admin/option_lists.html", lists=options.installed_lists(),
+                           errors={}, values={}, failed_key=None)
+
+
+@bp.route("/admin/options/<key>", methods=["POST"])
+@requires("admin.option.write")
+def add_option(key):
+    from core import options
+
+    lst = options.get_list(key)
+    try:
+        row = options.add_option(lst, request.form.get("label", ""), request.form.get("slug", ""))
+    except TandemError as exc:
+        db.session.rollback()
+        errors = getattr(exc, "errors", {"_schema": [exc.message]})
+        return render_template("admin/option_lists.html", lists=options.installed_lists(), errors=errors,
+                               values=request.form, failed_key=key), exc.status
+    flash(f"Option “{row.label}” ({row.slug}) added to {lst.label}.", "success")
+    return redirect(url_for("admin.option_lists") + f"#list-{key}")
+
+
+@bp.route("/admin/options/<key>/<slug>", methods=["POST"])
+@requires("admin.option.write")
+def change_option(key, slug):
+    """One change from the page: a new label, ``active`` on or off, or ``position``."""
+    from core import options
+
+    lst = options.get_list(key)
+    form = request.form
+    try:
+        options.change_option(lst, slug, label=form.get("label"),
+                              active=form["active"] == "true" if "active" in form else None,
+                              position=form.get("position", type=int))
+        flash(f"{lst.label}: {slug} changed.", "success")
+    except TandemError as exc:
+        db.session.rollback()
+        messages = getattr(exc, "errors", None)
+        flash(" ".join(m for ms in messages.values() for m in ms) if messages else exc.message, "error")
+    return redirect(url_for("admin.option_lists") + f"#list-{key}")
+
+
 @bp.route("/api/openapi.json")
 @public
 def openapi_json():

@@ -35,7 +35,7 @@ def payment_received(event) -> None:
         if record is None:
             continue
         if record.state == "posted":
-            record.state = "partially paid"
+            record.state = "partially_paid"
         _note(record, f"Payment {event.number}: {amount} {event.currency} received on invoice {record.number}")
 
 

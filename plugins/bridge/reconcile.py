@@ -15,7 +15,7 @@ from plugins.bridge.models import AccountLink, Contract, OrderInvoice, SalesOrde
 from plugins.crm.models import Deal, Stage
 
 #: Invoice states in which an invoice counts (posted in the ledger).
-POSTED = ("posted", "partially paid", "paid")
+POSTED = ("posted", "partially_paid", "paid")
 THOUSANDTH = Decimal("0.001")  # quantities are stored with three places
 
 

@@ -85,8 +85,8 @@ def win_deal(data, record_id):
 @blp.arguments(LoseDealSchema)
 @blp.response(200, DealSchema)
 def lose_deal(data, record_id):
-    """Lose a deal, saying why."""
-    return services.lose_deal(DEAL.get(record_id), data["reason"])
+    """Lose a deal, saying why: a slug of the ``crm.lost_reason`` list, and a note."""
+    return services.lose_deal(DEAL.get(record_id), data["reason"], data.get("note"))
 
 
 @blp.route("/deals/<int:record_id>/move", methods=["POST"])
@@ -96,7 +96,7 @@ def lose_deal(data, record_id):
 def move_deal(data, record_id):
     """Move a deal to another stage of its pipeline (won stage: win; lost stage: needs lost_reason)."""
     return services.move_deal(DEAL.get(record_id), data["stage_id"], data.get("override_reason"),
-                              data.get("lost_reason"))
+                              data.get("lost_reason"), data.get("lost_note"))
 
 
 @blp.route("/activities/email", methods=["POST"])

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from core.auth.models import User
 from core.db import db
 from plugins.crm import services, work
-from plugins.crm.models import INDUSTRIES, SIZES, SOURCES
+from plugins.crm.models import SIZES
+from plugins.crm.options import INDUSTRY, LOST_REASON, SOURCE
 
 NAMES = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
          "Soylent", "Tyrell", "Cyberdyne", "Wonka", "Gringotts", "Oceanic", "Nakatomi", "Aperture",
@@ -30,14 +31,17 @@ PRODUCTS = (("Onboarding workshop", Decimal("1200.00")), ("Annual licence", Deci
 def load(progress) -> None:
     """Fill the CRM with plausible data (about 700 records)."""
     rng = random.Random(7)
+    sources, industries = _offered(SOURCE), _offered(INDUSTRY)
+    lost_reasons = [r for r in ("price", "competitor", "budget", "timing") if r in _offered(LOST_REASON)] \
+        or _offered(LOST_REASON)
     today = dt.date.today()
     owners = [u.id for u in db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.id))]
     pipeline = services.ensure_default_pipeline()
     open_stages = [s for s in pipeline.stages if not s.closed]
 
     campaigns = []
-    for i, (name, channel) in enumerate((("Spring newsletter", "Email"), ("Trade fair", "Event"),
-                                         ("Search ads", "Web"), ("Partner webinar", "Partner"))):
+    for i, (name, channel) in enumerate((("Spring newsletter", "email"), ("Trade fair", "event"),
+                                         ("Search ads", "web"), ("Partner webinar", "partner"))):
         start = today - dt.timedelta(days=150 - 35 * i)
         campaigns.append(services.create_campaign({"name": f"{name} {start.year}", "channel": channel,
                                                    "starts_on": start, "ends_on": start + dt.timedelta(days=30),
@@ -50,7 +54,7 @@ def load(progress) -> None:
             name = f"{first} {suffix}"
             accounts.append(services.create_account({
                 "name": name, "domain": f"{first}-{suffix}.example".lower().replace(" ", ""),
-                "industry": rng.choice(INDUSTRIES), "size": rng.choice(SIZES),
+                "industry": rng.choice(industries), "size": rng.choice(SIZES),
                 "phone": f"+1 555 {rng.randint(1000, 9999)}", "tags": rng.choice(["key", "new", ""]),
                 "address": f"{rng.randint(1, 999)} Market Street", "owner_id": rng.choice(owners)}))
             progress(1)
@@ -63,7 +67,7 @@ def load(progress) -> None:
                 "name": f"{first} {last}", "account_id": account.id, "owner_id": account.owner_id,
                 "email": f"{first}.{last}{len(contacts)}@{account.domain}".lower().replace("'", ""),
                 "phone": f"+1 555 {rng.randint(1000, 9999)}", "job_title": rng.choice(TITLES),
-                "source": rng.choice(SOURCES)}))
+                "source": rng.choice(sources)}))
             progress(1)
 
     for i in range(80):
@@ -72,7 +76,7 @@ def load(progress) -> None:
         lead = services.create_lead({
             "name": f"{first} {last}", "company": company,
             "email": f"{first}.{last}{i}@{company.split()[0].lower().replace(chr(39), '')}{i}.example".lower(),
-            "source": rng.choice(SOURCES), "industry": rng.choice(INDUSTRIES),
+            "source": rng.choice(sources), "industry": rng.choice(industries),
             "territory": rng.choice(("North", "South", "East", "West")),
             "campaign_id": rng.choice(campaigns).id if rng.random() < 0.6 else None,
             "owner_id": rng.choice(owners) if i % 4 else None,
@@ -88,7 +92,7 @@ def load(progress) -> None:
             "title": f"{rng.choice(PRODUCTS)[0]} for {contact.account_name}", "account_id": contact.account_id,
             "contact_id": contact.id, "amount": Decimal(rng.randrange(500, 60000)), "currency": "EUR",
             "expected_close": today + dt.timedelta(days=rng.randint(-30, 150)),
-            "owner_id": contact.owner_id, "source": rng.choice(SOURCES),
+            "owner_id": contact.owner_id, "source": rng.choice(sources),
             "campaign_id": rng.choice(campaigns).id if rng.random() < 0.4 else None,
             "stage_id": rng.choice(open_stages).id})
         deal.created_at = dt.datetime.combine(today - dt.timedelta(days=rng.randint(5, 180)), dt.time(9))
@@ -97,7 +101,7 @@ def load(progress) -> None:
             services.win_deal(deal, "demo data")
             deal.won_at = deal.created_at + dt.timedelta(days=rng.randint(7, 90))
         elif fate < 0.32:
-            services.lose_deal(deal, rng.choice(("Price", "Went with a competitor", "No budget", "Timing")))
+            services.lose_deal(deal, rng.choice(lost_reasons))
         deals.append(deal)
         progress(1)
 
@@ -145,3 +149,8 @@ def load(progress) -> None:
     work.create_rule({"name": "Round robin new leads", "kind": "assign_lead",
                       "assignee_ids": ",".join(map(str, owners[:3]))})
     progress(2)
+
+
+def _offered(option_list) -> list[str]:
+    """The slugs a new record may take from an option list (its active options)."""
+    return [slug for slug, _ in option_list.offered()]

@@ -79,12 +79,13 @@ def register_dashboard_widgets():
 
 def _accounts_by_industry() -> dict:
     from plugins.crm.models import Account
+    from plugins.crm.options import INDUSTRY
     from plugins.crm.rules import scope_by
 
     rows = db.session.execute(scope_by(Account.owner_id)(
         sa.select(Account.industry, sa.func.count()).group_by(Account.industry)
         .order_by(sa.func.count().desc()))).all()
-    rows = [(industry or "Unspecified", n) for industry, n in rows]
+    rows = [(INDUSTRY.label_of(industry) or "Unspecified", n) for industry, n in rows]
     return {"rows": rows, "total": sum(n for _, n in rows)}
 
 

@@ -78,7 +78,8 @@ class DealWon:
 
 @dataclass(frozen=True)
 class DealLost:
-    """A deal was lost, with the reason the user gave."""
+    """A deal was lost, with the reason the user chose: ``reason`` is a slug of the
+    ``crm.lost_reason`` option list (``price``, ``competitor``...)."""
 
     deal_id: int
     account_id: int | None

@@ -17,16 +17,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.auth.models import User
 from core.db import Money, Quantity, Timestamped, db, utcnow
 
-INDUSTRIES = ("Manufacturing", "Retail", "Wholesale", "Services", "Technology", "Healthcare",
-              "Construction", "Hospitality", "Other")
+# sources, industries, channels and lost reasons are option lists: see plugins.crm.options
 SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
-SOURCES = ("Website", "Referral", "Event", "Cold call", "Email", "Partner", "Advertising", "Other")
 LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
 ACTIVITY_KINDS = ("call", "email", "meeting", "note")
 QUOTE_STATES = ("draft", "sent", "accepted", "rejected")
-CASE_STATUSES = ("open", "in progress", "resolved", "closed")
+CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
 CASE_PRIORITIES = ("low", "normal", "high", "urgent")
-CHANNELS = ("Email", "Event", "Web", "Social", "Print", "Partner", "Other")
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "JPY")
 
 
@@ -222,7 +219,8 @@ class Deal(Owned, Timestamped, db.Model):
     source: Mapped[str | None] = mapped_column(sa.String(50))
     campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_campaign.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_lead.id"))
-    lost_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    lost_reason: Mapped[str | None] = mapped_column(sa.String(500))  # a slug of crm.lost_reason
+    lost_note: Mapped[str | None] = mapped_column(sa.String(500))
     won_at: Mapped[dt.datetime | None]
     lost_at: Mapped[dt.datetime | None]
     override_reason: Mapped[str | None] = mapped_column(sa.String(500))

@@ -9,10 +9,10 @@ from core.auth.models import User
 from core.db import db
 from core.records import Column, FormField, RecordType, held_record_label
 from plugins.crm import rules, services, work
-from plugins.crm.models import (ACTIVITY_KINDS, CASE_PRIORITIES, CASE_STATUSES, CHANNELS, CURRENCIES,
-                                INDUSTRIES, LEAD_STATUSES, SIZES, SOURCES, Account, Activity,
-                                AutomationRule, Campaign, Case, Contact, Deal, Lead, Pipeline, Quote,
-                                Task, Team)
+from plugins.crm.models import (ACTIVITY_KINDS, CASE_PRIORITIES, CURRENCIES, LEAD_STATUSES, SIZES,
+                                Account, Activity, AutomationRule, Campaign, Case, Contact, Deal, Lead,
+                                Pipeline, Quote, Task, Team)
+from plugins.crm.options import CASE_STATUS, CHANNEL, INDUSTRY, SOURCE
 from plugins.crm.schemas import (AccountSchema, ActivitySchema, AutomationRuleSchema, CampaignSchema,
                                  CaseSchema, ContactSchema, DealSchema, LeadSchema, PipelineSchema,
                                  QuoteSchema, TaskSchema, TeamSchema)
@@ -57,7 +57,7 @@ ACCOUNT = RecordType(
              Column("industry", "Industry", sort="industry"), Column("phone", "Phone"),
              Column("owner_name", "Owner")),
     form=(FormField("name", "Name", required=True), FormField("domain", "Domain"),
-          FormField("industry", "Industry", "select", options=_choices(INDUSTRIES)),
+          FormField("industry", "Industry", option_list=INDUSTRY),
           FormField("size", "Size", "select", options=_choices(SIZES)),
           FormField("phone", "Phone"), FormField("address", "Address", "textarea"),
           FormField("tags", "Tags", help="Comma-separated"), OWNER),
@@ -83,7 +83,7 @@ CONTACT = RecordType(
           FormField("email_alt", "Other email", "email"), FormField("phone", "Phone", "tel"),
           FormField("mobile", "Mobile", "tel"), FormField("job_title", "Job title"),
           FormField("account_id", "Account", relation="crm.account"),
-          FormField("source", "Source", "select", options=_choices(SOURCES)),
+          FormField("source", "Source", option_list=SOURCE),
           FormField("tags", "Tags", help="Comma-separated"), OWNER),
     search=(Contact.name, Contact.email, Contact.email_alt, Contact.phone, Contact.tags),
     sortable={"id": Contact.id, "name": Contact.name, "email": Contact.email,
@@ -104,8 +104,8 @@ LEAD = RecordType(
              Column("owner_name", "Owner")),
     form=(FormField("name", "Name", required=True), FormField("company", "Company"),
           FormField("email", "Email", "email"), FormField("phone", "Phone", "tel"),
-          FormField("source", "Source", "select", options=_choices(SOURCES)),
-          FormField("industry", "Industry", "select", options=_choices(INDUSTRIES)),
+          FormField("source", "Source", option_list=SOURCE),
+          FormField("industry", "Industry", option_list=INDUSTRY),
           FormField("territory", "Territory"),
           FormField("campaign_id", "Campaign", relation="crm.campaign"),
           FormField("status", "Status", "select", options=_choices(LEAD_STATUSES[:3] + LEAD_STATUSES[4:])),
@@ -137,7 +137,7 @@ DEAL = RecordType(
           FormField("stage_id", "Stage", "select", options=_stages),
           FormField("probability", "Probability (%)", "number", help="Defaults to the stage's"),
           FormField("expected_close", "Expected close", "date"),
-          FormField("source", "Source", "select", options=_choices(SOURCES)),
+          FormField("source", "Source", option_list=SOURCE),
           FormField("campaign_id", "Campaign", relation="crm.campaign"), OWNER),
     search=(Deal.title,),
     sortable={"id": Deal.id, "title": Deal.title, "amount": Deal.amount,
@@ -149,7 +149,7 @@ DEAL = RecordType(
                    ("amount", "Amount"), ("currency", "Currency"), ("stage_name", "Stage"),
                    ("probability", "Probability (%)"), ("expected_close", "Expected close"),
                    ("source", "Source"), ("owner_name", "Owner"), ("lost_reason", "Lost reason"),
-                   ("won_at", "Won"), ("lost_at", "Lost"), ("override_reason", "Won despite")),
+                   ("lost_note", "Why lost"), ("won_at", "Won"), ("lost_at", "Lost"), ("override_reason", "Won despite")),
 )
 
 ACTIVITY = RecordType(
@@ -224,8 +224,8 @@ CASE = RecordType(
           FormField("account_id", "Account", relation="crm.account"),
           FormField("contact_id", "Contact", relation="crm.contact"),
           FormField("priority", "Priority", "select", options=_choices(CASE_PRIORITIES)),
-          FormField("status", "Status", "select", options=_choices(tuple(s for s in CASE_STATUSES
-                                                                          if s != "resolved"))), OWNER),
+          FormField("status", "Status", "select", options=lambda: [o for o in CASE_STATUS.offered()
+                                                                   if o[0] != "resolved"]), OWNER),
     search=(Case.subject, Case.description),
     sortable={"id": Case.id, "subject": Case.subject, "priority": Case.priority, "created_at": Case.created_at},
     filters={"status": Case.status, "priority": Case.priority, "owner_id": Case.owner_id,
@@ -243,7 +243,7 @@ CAMPAIGN = RecordType(
              Column("starts_on", "Starts", sort="starts_on"), Column("ends_on", "Ends"),
              Column("cost", "Cost"), Column("currency", "Cur.")),
     form=(FormField("name", "Name", required=True),
-          FormField("channel", "Channel", "select", options=_choices(CHANNELS)),
+          FormField("channel", "Channel", option_list=CHANNEL),
           FormField("starts_on", "Starts", "date"), FormField("ends_on", "Ends", "date"),
           FormField("cost", "Cost", "number"),
           FormField("currency", "Currency", "select", options=_choices(CURRENCIES))),

@@ -7,7 +7,7 @@ apply: a rep's report covers what the rep may see.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
@@ -17,7 +17,9 @@ from core.auth.models import User
 from core.db import read_session
 from core.registry import current_registry
 from plugins.crm import rules
+from core.options import OptionList
 from plugins.crm.models import Activity, Campaign, Deal, Lead, Pipeline, Stage, Task
+from plugins.crm.options import SOURCE
 
 
 def _dialect() -> str:
@@ -215,6 +217,12 @@ class Report:
     columns: tuple[str, ...]
     rows: Callable[..., list[dict]]
     description: str
+    # columns holding an option list's slugs (the API's values), shown by their labels on the page
+    options: dict[str, OptionList] = field(default_factory=dict)
+
+    def shown(self, row: dict) -> dict:
+        """A row as the page shows it: options by their labels."""
+        return {**row, **{c: lst.label_of(row[c]) for c, lst in self.options.items() if c in row}}
 
 
 REPORTS = {
@@ -225,7 +233,7 @@ REPORTS = {
     "win-rate-owner": Report("Win rate by owner", ("owner", "currency", "won", "lost", "win_rate", "average_won"),
                              lambda: win_rate("owner"), "Closed deals per owner."),
     "win-rate-source": Report("Win rate by source", ("source", "currency", "won", "lost", "win_rate", "average_won"),
-                              lambda: win_rate("source"), "Closed deals per source."),
+                              lambda: win_rate("source"), "Closed deals per source.", {"source": SOURCE}),
     "win-rate-campaign": Report("Win rate by campaign",
                                 ("campaign", "currency", "won", "lost", "win_rate", "average_won"),
                                 lambda: win_rate("campaign"), "Closed deals per campaign."),

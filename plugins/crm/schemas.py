@@ -5,9 +5,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from core.api import UtcDateTime
+from core.options import Choice
 
-from plugins.crm.models import (ACTIVITY_KINDS, CASE_PRIORITIES, CASE_STATUSES, CHANNELS, CURRENCIES,
-                                INDUSTRIES, LEAD_STATUSES, QUOTE_STATES, SIZES, SOURCES)
+from plugins.crm.models import ACTIVITY_KINDS, CASE_PRIORITIES, CURRENCIES, LEAD_STATUSES, QUOTE_STATES, SIZES
+from plugins.crm.options import CASE_STATUS, CHANNEL, INDUSTRY, LOST_REASON, SOURCE
 
 DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9-]+\.)+[a-z]{2,}$")
 MONEY = {"as_string": True, "places": 2}
@@ -43,7 +44,7 @@ class AccountSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     domain = fields.String(allow_none=True, validate=validate.Length(max=200))
-    industry = fields.String(allow_none=True, validate=validate.OneOf(INDUSTRIES))
+    industry = Choice(INDUSTRY, allow_none=True)
     size = fields.String(allow_none=True, validate=validate.OneOf(SIZES))
     address = fields.String(allow_none=True, validate=validate.Length(max=2000))
     phone = fields.String(allow_none=True, validate=validate.Length(max=50))
@@ -77,7 +78,7 @@ class ContactSchema(_NotBlank):
     owner_id = _id()
     owner_name = fields.String(dump_only=True, allow_none=True)
     tags = _text(500)
-    source = fields.String(allow_none=True, validate=validate.OneOf(SOURCES))
+    source = Choice(SOURCE, allow_none=True)
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)
 
@@ -88,8 +89,8 @@ class LeadSchema(_NotBlank):
     company = _text(200)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = _text(50)
-    source = fields.String(allow_none=True, validate=validate.OneOf(SOURCES))
-    industry = fields.String(allow_none=True, validate=validate.OneOf(INDUSTRIES))
+    source = Choice(SOURCE, allow_none=True)
+    industry = Choice(INDUSTRY, allow_none=True)
     territory = _text(50)
     campaign_id = _id()
     campaign_name = fields.String(dump_only=True, allow_none=True)
@@ -159,10 +160,11 @@ class DealSchema(_NotBlank):
     expected_close = fields.Date(allow_none=True)
     owner_id = _id()
     owner_name = fields.String(dump_only=True, allow_none=True)
-    source = fields.String(allow_none=True, validate=validate.OneOf(SOURCES))
+    source = Choice(SOURCE, allow_none=True)
     campaign_id = _id()
     lead_id = fields.Integer(dump_only=True, allow_none=True)
-    lost_reason = fields.String(dump_only=True, allow_none=True)
+    lost_reason = Choice(LOST_REASON, dump_only=True, allow_none=True)
+    lost_note = fields.String(dump_only=True, allow_none=True)
     won_at = UtcDateTime(dump_only=True, allow_none=True)
     lost_at = UtcDateTime(dump_only=True, allow_none=True)
     override_reason = fields.String(dump_only=True, allow_none=True)
@@ -176,13 +178,15 @@ class WinDealSchema(ma.Schema):
 
 
 class LoseDealSchema(ma.Schema):
-    reason = _text(500, required=True)
+    reason = Choice(LOST_REASON, required=True)
+    note = _text(500, metadata={"description": "More about why, in words"})
 
 
 class MoveDealSchema(ma.Schema):
     stage_id = fields.Integer(required=True)
     override_reason = _text(500)
-    lost_reason = _text(500)
+    lost_reason = Choice(LOST_REASON, allow_none=True, metadata={"description": "Needed to move to a lost stage"})
+    lost_note = _text(500)
 
 
 class ProblemSchema(ma.Schema):
@@ -278,7 +282,7 @@ class CaseSchema(_NotBlank):
     account_id = _id()
     account_name = fields.String(dump_only=True, allow_none=True)
     contact_id = _id()
-    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    status = Choice(CASE_STATUS)
     priority = fields.String(validate=validate.OneOf(CASE_PRIORITIES))
     owner_id = _id()
     owner_name = fields.String(dump_only=True, allow_none=True)
@@ -294,7 +298,7 @@ class ResolveCaseSchema(ma.Schema):
 class CampaignSchema(_NotBlank):
     id = fields.Integer(dump_only=True)
     name = _text(200, required=True)
-    channel = fields.String(allow_none=True, validate=validate.OneOf(CHANNELS))
+    channel = Choice(CHANNEL, allow_none=True)
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
     cost = _money(load_default=None)

@@ -26,6 +26,7 @@ from plugins.crm.hookspecs import (AccountChanged, CaseResolved, ContactChanged,
                                    DealStageChanged, DealToWin, DealWon)
 from plugins.crm.models import (CASE_STATUSES, LEAD_STATUSES, Account, Activity, CaptureAttempt, Campaign,
                                 Case, Contact, Deal, Lead, Pipeline, Stage, Task, Team)
+from plugins.crm.options import LOST_REASON
 
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "address", "phone", "tags", "owner_id")
 CONTACT_FIELDS = ("name", "email", "email_alt", "phone", "mobile", "job_title", "account_id",
@@ -342,7 +343,7 @@ def capture_lead(data: dict, remote_addr: str, limit: int) -> Lead | None:
         db.session.flush()
         return None
     message = data.pop("message", None)
-    data = {**data, "notes": message, "source": data.get("source") or "Website", "status": "new"}
+    data = {**data, "notes": message, "source": data.get("source") or "website", "status": "new"}
     return create_lead(data)
 
 
@@ -492,7 +493,7 @@ def update_deal(deal: Deal, data: dict) -> Deal:
 
 @state_change(Deal, "move", states=("open", "won", "lost"))
 def move_deal(deal: Deal, stage_id: int, override_reason: str | None = None,
-              lost_reason: str | None = None) -> Deal:
+              lost_reason: str | None = None, lost_note: str | None = None) -> Deal:
     """Move a deal to another stage of its pipeline (the board's drag and drop).
 
     Moving to the won stage wins it (``win_deal``, with its checks); to the lost stage
@@ -510,7 +511,7 @@ def move_deal(deal: Deal, stage_id: int, override_reason: str | None = None,
     if stage.is_lost:
         if not lost_reason:
             raise RuleViolation("a lost deal needs a reason: use “Mark lost”", code="lost_reason_required")
-        return lose_deal(deal, lost_reason)
+        return lose_deal(deal, lost_reason, lost_note)
     _set_stage(deal, stage)
     return deal
 
@@ -588,17 +589,22 @@ def win_deal(deal: Deal, override_reason: str | None = None) -> Deal:
 
 
 @state_change(Deal, "lose", states=("open", "lost"))
-def lose_deal(deal: Deal, reason: str) -> Deal:
-    """Lose a deal with a reason; emits ``on_deal_lost`` (key ``deal:<id>:lost``).
+def lose_deal(deal: Deal, reason: str, note: str | None = None) -> Deal:
+    """Lose a deal with a reason (an active option of ``crm.lost_reason``) and an optional
+    note; emits ``on_deal_lost`` (key ``deal:<id>:lost``).
 
     Losing a lost deal changes nothing; a won deal is refused (409 ``invalid_state``).
     """
-    reason = (reason or "").strip()
-    if not reason:
+    if not (reason or "").strip():
         raise ValidationFailed({"reason": ["Say why the deal was lost."]})
+    try:
+        reason = LOST_REASON.clean(reason)
+    except ValueError as exc:
+        raise ValidationFailed({"reason": [str(exc)]}) from None
     if deal.stage.is_lost:
         return deal
-    deal.lost_reason, deal.lost_at = reason[:500], utcnow()
+    deal.lost_reason, deal.lost_at = reason, utcnow()
+    deal.lost_note = (note or "").strip()[:500] or None
     _set_stage(deal, _special_stage(deal.pipeline, won=False))
     emit("on_deal_lost", DealLost(deal_id=deal.id, account_id=deal.account_id, amount=deal.amount,
                                   currency=deal.currency, reason=deal.lost_reason, actor_id=actor_id()),

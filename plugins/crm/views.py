@@ -15,6 +15,7 @@ from core.permissions import public, requires
 from core.records import add_record_pages
 from plugins.crm import queries, reports, rules, services, transfer, work
 from plugins.crm.models import Deal, Pipeline
+from plugins.crm.options import LOST_REASON
 from plugins.crm.records import (ACCOUNT, ACTIVITY, AUTOMATION, CAMPAIGN, CASE, CONTACT, DEAL, LEAD,
                                  PIPELINE, QUOTE, TASK, TEAM, _users)
 from plugins.crm.schemas import ConvertLeadSchema, LeadCaptureSchema, MoveDealSchema, QuoteLineSchema
@@ -67,7 +68,7 @@ def deal_win(record_id):
 @requires("crm.deal.write")
 @action
 def deal_lose(record_id):
-    deal = services.lose_deal(DEAL.get(record_id), request.form.get("reason", ""))
+    deal = services.lose_deal(DEAL.get(record_id), request.form.get("reason", ""), request.form.get("note"))
     flash(f"Deal “{deal.title}” marked lost.", "success")
     return _back("crm.deal_detail", record_id=deal.id)
 
@@ -108,7 +109,7 @@ def board_move():
     try:
         data = MoveDealSchema().load({k: v for k, v in payload.items() if k != "deal_id"})
         deal = services.move_deal(DEAL.get(payload["deal_id"]), data["stage_id"],
-                                  data.get("override_reason"), data.get("lost_reason"))
+                                  data.get("override_reason"), data.get("lost_reason"), data.get("lost_note"))
     except TandemError as exc:
         db.session.rollback()
         return jsonify(exc.to_dict()), exc.status
@@ -271,7 +272,7 @@ def report(name):
         from core.errors import NotFound
 
         raise NotFound(f"no report named {name!r}")
-    return render_template("crm/report.html", name=name, report=found, rows=found.rows())
+    return render_template("crm/report.html", name=name, report=found, rows=[found.shown(r) for r in found.rows()])
 
 
 @bp.route("/reports/<name>.csv")
@@ -383,4 +384,5 @@ def _page_helpers():
         return current_registry().hook.case_resolve_form(case=case)
 
     return {"crm_timeline": queries.timeline, "crm_tasks": queries.tasks_on, "crm_duplicates": duplicates,
-            "crm_catalog": catalog, "crm_win_problems": win_problems, "crm_resolve_form": resolve_form}
+            "crm_catalog": catalog, "crm_win_problems": win_problems, "crm_resolve_form": resolve_form,
+            "crm_lost_reasons": LOST_REASON.offered}

@@ -15,6 +15,7 @@ from core.states import lock, state_change
 from plugins.crm import rules
 from plugins.crm.models import (QUOTE_STATES, Account, Activity, AutomationRule, Contact, Deal, Lead,
                                 Notification, Quote, QuoteLine, Stage, Task)
+from plugins.crm.options import LEAD_MATCH
 from plugins.crm.services import _check_ref, _check_user, actor_id, contacts_by_email
 
 CENT = Decimal("0.01")
@@ -205,6 +206,11 @@ def update_rule(rule: AutomationRule, data: dict) -> AutomationRule:
         raise ValidationFailed({"assignee_ids": ["Name at least one user to assign leads to."]})
     if bool(rule.match_field) != bool(rule.match_value):
         raise ValidationFailed({"match_value": ["Give both the field and the value to match."]})
+    if rule.match_field in LEAD_MATCH:
+        try:  # a source or an industry: the slug the leads hold ("Cold call" read as cold_call)
+            rule.match_value = LEAD_MATCH[rule.match_field].clean(rule.match_value, offered_only=False)
+        except ValueError as exc:
+            raise ValidationFailed({"match_value": [str(exc)]}) from None
     db.session.flush()
     return rule
 

@@ -19,7 +19,7 @@ from plugins.erp_finance.ledger import ZERO, q
 from plugins.erp_finance.models import (Account, Customer, Installment, Invoice, JournalEntry,
                                         JournalLine, Payment)
 
-OPEN_STATES = ("posted", "partially paid")
+OPEN_STATES = ("posted", "partially_paid")
 
 
 def open_installments(kind: str = "out_invoice", customer_id: int | None = None):

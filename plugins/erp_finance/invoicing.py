@@ -2,7 +2,7 @@
 
 One model (``Invoice``) with a ``kind``; the customer side posts to the receivable
 control account, the supplier side to the payable one, and a refund is the mirror of
-its invoice. States: draft -> posted -> partially paid -> paid; only drafts are
+its invoice. States: draft -> posted -> partially_paid -> paid; only drafts are
 cancelled.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from plugins.erp_finance.models import (KIND_LABELS, Account, Customer, Installm
 from plugins.erp_finance.parties import installments
 
 HEADER_FIELDS = ("date", "currency", "payment_term_id", "reference", "notes", "journal_id")
-CREDITABLE = ("posted", "partially paid", "paid")  # the states an invoice is credited from
+CREDITABLE = ("posted", "partially_paid", "paid")  # the states an invoice is credited from
 LINE_FIELDS = ("description", "product_ref", "quantity", "unit_price", "discount", "tax_id",
                "account_id")
 
@@ -270,7 +270,7 @@ def post_invoice(invoice: Invoice) -> Invoice:
 
         origin = db.session.get(Invoice, invoice.origin_id)
         amount = min(invoice.amount_total, origin.amount_residual)
-        if amount > 0 and origin.state in ("posted", "partially paid"):
+        if amount > 0 and origin.state in ("posted", "partially_paid"):
             apply_credit_note(invoice, origin, amount)
     if invoice.kind == "out_refund":
         emit("on_credit_note_issued", CreditNoteIssued(

@@ -31,7 +31,7 @@ TAX_SCOPES = ("sale", "purchase")
 #: out_invoice: customer invoice; out_refund: customer credit note;
 #: in_invoice: vendor bill; in_refund: supplier credit note.
 INVOICE_KINDS = ("out_invoice", "out_refund", "in_invoice", "in_refund")
-INVOICE_STATES = ("draft", "posted", "partially paid", "paid", "cancelled")
+INVOICE_STATES = ("draft", "posted", "partially_paid", "paid", "cancelled")
 PERIODS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 
 

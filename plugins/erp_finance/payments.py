@@ -35,7 +35,7 @@ def get_payment(payment_id: int) -> Payment:
 def _open_invoices(kind: str, party_filter, currency: str) -> list[Invoice]:
     return list(db.session.scalars(sa.select(Invoice).where(
         Invoice.kind == kind, party_filter, Invoice.currency == currency,
-        Invoice.state.in_(("posted", "partially paid"))).order_by(Invoice.due_date, Invoice.id)))
+        Invoice.state.in_(("posted", "partially_paid"))).order_by(Invoice.due_date, Invoice.id)))
 
 
 def register_payment(data: dict) -> Payment:
@@ -132,14 +132,14 @@ def _oldest_first(candidates: list[Invoice], amount: Decimal) -> dict[int, Decim
         invoice = locked[invoice.id]
         if left <= 0:
             break
-        if invoice.state in ("posted", "partially paid") and invoice.amount_residual > 0:
+        if invoice.state in ("posted", "partially_paid") and invoice.amount_residual > 0:
             wanted[invoice.id] = min(left, invoice.amount_residual)
             left -= wanted[invoice.id]
     return wanted
 
 
 def _check_open(invoice: Invoice, amount: Decimal, currency: str) -> Invoice:
-    if invoice.state not in ("posted", "partially paid"):
+    if invoice.state not in ("posted", "partially_paid"):
         raise RuleViolation(f"{invoice.label} is {invoice.state}: nothing is left to pay",
                             code="invoice_not_open")
     if currency != invoice.currency:
@@ -178,12 +178,12 @@ def _settle(invoice: Invoice, amount: Decimal, date: dt.date, payment: Payment |
                             payment_id=payment.id if payment else None,
                             credit_note_id=credit_note.id if credit_note else None)
     invoice.amount_paid += amount
-    invoice.state = "paid" if invoice.amount_paid == invoice.amount_total else "partially paid"
+    invoice.state = "paid" if invoice.amount_paid == invoice.amount_total else "partially_paid"
     if payment:
         source.amount_allocated += amount
     else:
         source.amount_paid += amount
-        source.state = "paid" if source.amount_paid == source.amount_total else "partially paid"
+        source.state = "paid" if source.amount_paid == source.amount_total else "partially_paid"
     if amount_company != source_company:
         allocation.fx_entry_id = _post_exchange_difference(invoice, amount_company - source_company,
                                                            date).id
@@ -248,7 +248,7 @@ def allocate_payment(payment: Payment, invoice: Invoice, amount: Decimal | None 
     return allocation
 
 
-@state_change(Invoice, "apply", states=("posted", "partially paid"))
+@state_change(Invoice, "apply", states=("posted", "partially_paid"))
 def apply_credit_note(credit_note: Invoice, invoice: Invoice, amount: Decimal | None = None,
                       date: dt.date | None = None) -> Allocation:
     """Settle (part of) an invoice with what is left of a credit note of the same party."""
@@ -283,7 +283,7 @@ def cancel_payment(payment: Payment, date: dt.date | None = None, reason: str | 
     for allocation in allocations:
         invoice = lock_by_id(Invoice, allocation.invoice_id)
         invoice.amount_paid -= allocation.amount
-        invoice.state = "posted" if invoice.amount_paid == 0 else "partially paid"
+        invoice.state = "posted" if invoice.amount_paid == 0 else "partially_paid"
         if allocation.fx_entry_id:
             ledger.reverse_entry(ledger.get_entry(allocation.fx_entry_id), date,
                                  f"Payment {payment.number} cancelled", allow_document=True)
@@ -317,7 +317,7 @@ def available_credits(customer_id: int | None = None, supplier_id: int | None = 
         party, Payment.state == "posted", Payment.amount_allocated < Payment.amount).order_by(Payment.date))
     notes = db.session.scalars(sa.select(Invoice).where(
         doc_party, Invoice.kind.in_(("out_refund", "in_refund")),
-        Invoice.state.in_(("posted", "partially paid"))).order_by(Invoice.date))
+        Invoice.state.in_(("posted", "partially_paid"))).order_by(Invoice.date))
     credits = [Credit("payment", p.id, p.number, p.date, p.amount_unallocated, p.currency) for p in payments]
     credits += [Credit("credit note", n.id, n.number, n.date, n.amount_residual, n.currency) for n in notes]
     return sorted(credits, key=lambda c: (c.date, c.number))

@@ -39,7 +39,7 @@ def documents(kinds: tuple[str, ...], args: dict):
         if args.get(key):
             stmt = stmt.where(getattr(Invoice, key) == args[key])
     if args.get("overdue"):
-        stmt = stmt.where(Invoice.state.in_(("posted", "partially paid")), Invoice.due_date < ledger.today())
+        stmt = stmt.where(Invoice.state.in_(("posted", "partially_paid")), Invoice.due_date < ledger.today())
     if like := _like(args):
         stmt = (stmt.outerjoin(Customer, Customer.id == Invoice.customer_id)
                 .outerjoin(Supplier, Supplier.id == Invoice.supplier_id)

@@ -168,7 +168,7 @@ def aging(side: str = "receivable", as_of: dt.date | None = None) -> dict:
                   inst.c.open_company.label("amount")).where(inst.c.date <= as_of),
         sa.select(getattr(Invoice, party_col).label("party_id"), Invoice.date.label("due"),
                   (-(Invoice.amount_total - Invoice.amount_paid) * Invoice.rate).label("amount"))
-        .where(Invoice.kind == refund, Invoice.state.in_(("posted", "partially paid")),
+        .where(Invoice.kind == refund, Invoice.state.in_(("posted", "partially_paid")),
                Invoice.date <= as_of),
         sa.select(getattr(Payment, party_col).label("party_id"), Payment.date.label("due"),
                   (-(Payment.amount - Payment.amount_allocated) * Payment.rate).label("amount"))
@@ -231,7 +231,7 @@ def open_amounts_match_ledger() -> tuple[Decimal, Decimal]:
     docs = read_session().scalar(sa.select(_sum(sa.case(
         (Invoice.kind == "out_invoice", Invoice.amount_total - Invoice.amount_paid),
         else_=-(Invoice.amount_total - Invoice.amount_paid)) * Invoice.rate)).where(
-        Invoice.kind.in_(("out_invoice", "out_refund")), Invoice.state.in_(("posted", "partially paid"))))
+        Invoice.kind.in_(("out_invoice", "out_refund")), Invoice.state.in_(("posted", "partially_paid"))))
     unallocated = read_session().scalar(sa.select(_sum((Payment.amount - Payment.amount_allocated) * Payment.rate))
                                     .where(Payment.direction == "inbound", Payment.state == "posted"))
     return ledger_side, q(docs or 0) - q(unallocated or 0)

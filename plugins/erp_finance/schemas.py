@@ -5,10 +5,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from core.api import ListArgs, UtcDateTime
+from core.options import Choice, OptionList
 from plugins.erp_finance.models import (ACCOUNT_TYPES, CONTROL_KINDS, INVOICE_KINDS, INVOICE_STATES,
                                         JOURNAL_TYPES, PERIODS, TAX_SCOPES)
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CAD", "AUD", "JPY")
+INVOICE_STATE = OptionList("finance.invoice_state", "Invoice states",
+                           tuple((s, s.replace("_", " ").capitalize()) for s in INVOICE_STATES), editable=False)
 MAX_MONEY = Decimal(10) ** 15
 
 
@@ -277,7 +280,7 @@ class InvoiceSchema(ma.Schema):
     id = fields.Integer()
     kind = fields.String()
     number = fields.String(allow_none=True)
-    state = fields.String()
+    state = Choice(INVOICE_STATE)
     customer_id = fields.Integer(allow_none=True)
     supplier_id = fields.Integer(allow_none=True)
     partner_name = fields.String(attribute="partner.name")
@@ -305,7 +308,7 @@ class InvoiceSchema(ma.Schema):
 
 
 class InvoiceListArgs(ListArgs):
-    state = fields.String(validate=validate.OneOf(INVOICE_STATES))
+    state = Choice(INVOICE_STATE, offered_only=False)
     customer_id = fields.Integer()
     supplier_id = fields.Integer()
     kind = fields.String(validate=validate.OneOf(INVOICE_KINDS))

@@ -366,12 +366,12 @@ def _document_pages(side: str, conf: dict) -> None:
                                           .order_by(Invoice.id)).all()
         party_key = f"{party}_id"
         credits = services.available_credits(**{party_key: getattr(invoice, party_key)}) \
-            if not invoice.is_refund and invoice.state in ("posted", "partially paid") else []
+            if not invoice.is_refund and invoice.state in ("posted", "partially_paid") else []
         targets = []
-        if invoice.is_refund and invoice.state in ("posted", "partially paid"):
+        if invoice.is_refund and invoice.state in ("posted", "partially_paid"):
             targets = db.session.scalars(sa.select(Invoice).where(
                 Invoice.kind == kinds[0], getattr(Invoice, party_key) == getattr(invoice, party_key),
-                Invoice.currency == invoice.currency, Invoice.state.in_(("posted", "partially paid")))
+                Invoice.currency == invoice.currency, Invoice.state.in_(("posted", "partially_paid")))
                 .order_by(Invoice.due_date)).all()
         return render_template("erp_finance/document_detail.html", invoice=invoice, side=side,
                                conf=conf, allocations=allocations, credit_notes=credit_notes,
@@ -492,7 +492,7 @@ def payment_new():
                 db.session.rollback()
                 errors = {"_schema": [exc.message]}
         lines = allocations
-    elif invoice is not None and invoice.state in ("posted", "partially paid") and not invoice.is_refund:
+    elif invoice is not None and invoice.state in ("posted", "partially_paid") and not invoice.is_refund:
         party = "customer_id" if invoice.is_customer_side else "supplier_id"
         values = {party: getattr(invoice, party), "amount": invoice.amount_residual, "date": ledger.today(),
                   "currency": invoice.currency, "reference": invoice.number}
@@ -500,7 +500,7 @@ def payment_new():
     else:
         values, lines = {"date": ledger.today()}, []
     open_docs = db.session.scalars(sa.select(Invoice).where(
-        Invoice.kind.in_(("out_invoice", "in_invoice")), Invoice.state.in_(("posted", "partially paid")))
+        Invoice.kind.in_(("out_invoice", "in_invoice")), Invoice.state.in_(("posted", "partially_paid")))
         .order_by(Invoice.due_date).limit(500)).all()
     return render_template(
         "erp_finance/payment_form.html", values=values, errors=errors,
@@ -520,7 +520,7 @@ def payment_detail(payment_id):
     targets = db.session.scalars(sa.select(Invoice).where(
         column == (payment.customer_id or payment.supplier_id),
         Invoice.kind == ("out_invoice" if payment.direction == "inbound" else "in_invoice"),
-        Invoice.currency == payment.currency, Invoice.state.in_(("posted", "partially paid")))
+        Invoice.currency == payment.currency, Invoice.state.in_(("posted", "partially_paid")))
         .order_by(Invoice.due_date)).all() if payment.state == "posted" and payment.amount_unallocated else []
     return render_template("erp_finance/payment_detail.html", payment=payment, targets=targets)
 

@@ -305,7 +305,7 @@ def test_demo_runs_the_story_end_to_end(app, api, flow):
             demo.load(lambda n: None)
         assert db.session.query(SalesOrder).count() == 6
         states = sorted(r.state for r in db.session.query(OrderInvoice))
-        assert "paid" in states and "partially paid" in states
+        assert "paid" in states and "partially_paid" in states
         assert db.session.query(CaseCredit).count() == 1
         assert db.session.query(Contract).filter(Contract.renewal_deal_id.is_not(None)).count() == 1
     states = {ok(api.get(f"/api/v1/bridge/deals/{o['deal_id']}/status"))["delivery_state"]

@@ -92,7 +92,7 @@ def test_win_twice_has_one_effect(api, listener):
     assert second.status_code == 200
     won = [e for kind, e in listener.events if kind == "won"]
     assert len(won) == 1 and won[0].amount == Decimal("1000.50") and won[0].currency == "EUR"
-    lose = api.post(f"{API}/deals/{deal['id']}/lose", json={"reason": "changed mind"})
+    lose = api.post(f"{API}/deals/{deal['id']}/lose", json={"reason": "timing"})
     assert lose.status_code == 409
 
 
@@ -124,7 +124,7 @@ def test_lose_needs_reason_and_move_rules(api, listener):
     to_lost = api.post(f"{API}/deals/{deal['id']}/move", json={"stage_id": stages["Lost"]})
     assert to_lost.status_code == 409 and to_lost.get_json()["code"] == "lost_reason_required"
     lost = api.post(f"{API}/deals/{deal['id']}/lose", json={"reason": "Price"})
-    assert lost.get_json()["status"] == "lost" and lost.get_json()["lost_reason"] == "Price"
+    assert lost.get_json()["status"] == "lost" and lost.get_json()["lost_reason"] == "price"
     assert [k for k, _ in listener.events] == ["lost"]
     assert api.post(f"{API}/deals/{deal['id']}/move", json={"stage_id": 99999}).status_code == 422
 

@@ -32,7 +32,7 @@ def test_invoice_payment_credit_note_flow(fapi, acme):
         "allocations": [{"invoice_id": inv["id"], "amount": "150.00"}]})
     assert payment.status_code == 201, payment.get_json()
     assert payment.get_json()["amount_unallocated"] == "100.00"
-    assert fapi.get(f"/api/v1/finance/invoices/{inv['id']}").get_json()["state"] == "partially paid"
+    assert fapi.get(f"/api/v1/finance/invoices/{inv['id']}").get_json()["state"] == "partially_paid"
     applied = fapi.post(f"/api/v1/finance/payments/{payment.get_json()['id']}/allocate",
                         json={"invoice_id": inv["id"]})
     assert applied.status_code == 201 and applied.get_json()["amount"] == "50.00"
@@ -136,3 +136,33 @@ def test_an_exchange_rate_corrected_onto_a_taken_day_is_refused(fapi):
     assert clash.status_code == 422 and "date" in clash.get_json()["errors"]
     fine = fapi.patch(f"/api/v1/finance/exchange-rates/{second.get_json()['id']}", json={"rate": "1.25"})
     assert fine.status_code == 200 and fine.get_json()["rate"].startswith("1.25")
+
+
+def test_invoice_state_is_a_slug_old_display_value_still_filters(fapi, acme, fapp):
+    """"partially paid" was a display string in the API: now ``partially_paid``, the old
+    value still read by the filter, refused by the database, converted by erp_finance_0004."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from core import migrate
+    from core.db import db, transaction
+    from core.registry import current_registry
+
+    inv = fapi.post("/api/v1/finance/invoices", json=invoice_json(acme["id"], post=True)).get_json()
+    fapi.post("/api/v1/finance/payments", json={"customer_id": acme["id"], "amount": "50.00", "date": "2026-03-20",
+                                                "allocations": [{"invoice_id": inv["id"], "amount": "50.00"}]})
+    for state in ("partially_paid", "partially paid", "Partially Paid"):
+        found = fapi.get("/api/v1/finance/invoices", query_string={"state": state}).get_json()
+        assert [i["id"] for i in found["items"]] == [inv["id"]], state
+    assert fapi.get("/api/v1/finance/invoices", query_string={"state": "half paid"}).status_code == 422
+    doc = fapp.test_client().get("/api/openapi.json").get_json()
+    assert "partially_paid" in doc["components"]["schemas"]["Invoice"]["properties"]["state"]["enum"]
+    with fapp.app_context(), transaction():
+        conn = db.session.connection()
+        cfg = migrate._config(current_registry(), conn)
+        command.downgrade(cfg, "erp_finance_0003")
+        assert conn.execute(sa.text("SELECT state FROM finance_invoice")).scalar() == "partially paid"
+        command.upgrade(cfg, "erp_finance@head")
+        assert conn.execute(sa.text("SELECT state FROM finance_invoice")).scalar() == "partially_paid"
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            conn.execute(sa.text("UPDATE finance_invoice SET state = 'partially paid'"))

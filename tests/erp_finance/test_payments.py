@@ -30,7 +30,7 @@ def test_a_payment_settles_several_invoices_and_keeps_the_rest_as_credit(ctx):
     a, b = invoice(c, "100.00"), invoice(c, "50.00")
     payment = pay(c, "200.00", (a, "100.00"), (b, "20.00"))
     assert payment.number == "BNK/2026/00001" and payment.amount_unallocated == D("80.00")
-    assert (a.state, b.state, b.amount_residual) == ("paid", "partially paid", D("30.00"))
+    assert (a.state, b.state, b.amount_residual) == ("paid", "partially_paid", D("30.00"))
     keys = event_keys()
     assert f"payment:{payment.id}:received" in keys
     assert any(k.startswith(f"invoice:{a.id}:paid:") for k in keys)

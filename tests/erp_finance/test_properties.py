@@ -101,7 +101,7 @@ class Books(RuleBasedStateMachine):
     @rule(payment=payments, inv=invoices)
     def use_credit(self, payment, inv):
         if payment.state == "posted" and payment.amount_unallocated > 0 and inv.customer_id == payment.customer_id \
-                and inv.state in ("posted", "partially paid"):
+                and inv.state in ("posted", "partially_paid"):
             self._posting(None, lambda: services.allocate_payment(payment, inv))
 
     @rule(payment=payments)

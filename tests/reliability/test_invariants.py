@@ -88,7 +88,7 @@ class Bridge(RuleBasedStateMachine):
         from plugins.erp_finance import services as finance
 
         ids = db.session.scalars(sa.select(OrderInvoice.invoice_id).order_by(OrderInvoice.id)).all()
-        found = [i for i, state in sorted(finance.invoice_states(ids).items()) if state in ("posted", "partially paid")]
+        found = [i for i, state in sorted(finance.invoice_states(ids).items()) if state in ("posted", "partially_paid")]
         return finance.get_invoice(data.draw(st.sampled_from(found))) if found else None
 
     @rule(account=st.integers(0, 1), lines=LINES, policy=st.sampled_from(("on_order", "on_delivery")))
